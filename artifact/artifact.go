@@ -1,0 +1,190 @@
+package artifact
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// Type says what kind of thing an artifact is.
+type Type string
+
+// The artifact types hoist produces.
+const (
+	Binary      Type = "binary"       // a compiled executable for one platform
+	Archive     Type = "archive"      // a tar.gz or zip holding a binary and docs
+	Checksums   Type = "checksums"    // the checksums.txt over the release files
+	SBOM        Type = "sbom"         // an SPDX document for one binary
+	ImageLayout Type = "image-layout" // the OCI layout directory holding the index
+	ImageIndex  Type = "image-index"  // the multi-platform OCI index
+	Image       Type = "image"        // one platform's image manifest
+	ImagePush   Type = "image-push"   // a reference pushed to a registry
+	Changelog   Type = "changelog"    // the release notes
+)
+
+// Artifact is one produced thing. Path is slash-separated and relative to the
+// project root, so the list stays valid when the checkout moves.
+type Artifact struct {
+	Type     Type              `json:"type"`
+	Name     string            `json:"name"`
+	Path     string            `json:"path,omitempty"`
+	Platform string            `json:"platform,omitempty"`
+	Digest   string            `json:"digest,omitempty"`
+	Size     int64             `json:"size,omitempty"`
+	Extra    map[string]string `json:"extra,omitempty"`
+}
+
+// Filter selects artifacts; filters passed together must all match.
+type Filter func(Artifact) bool
+
+// ByType matches artifacts of any of the given types.
+func ByType(types ...Type) Filter {
+	return func(a Artifact) bool { return slices.Contains(types, a.Type) }
+}
+
+// ByPlatform matches artifacts built for the given os/arch[/variant].
+func ByPlatform(platform string) Filter {
+	return func(a Artifact) bool { return a.Platform == platform }
+}
+
+// ByName matches artifacts with the given logical name, such as a binary name.
+func ByName(name string) Filter {
+	return func(a Artifact) bool { return a.Name == name }
+}
+
+// List is a concurrency-safe artifact list. The zero value is empty and ready.
+type List struct {
+	mu    sync.Mutex
+	items []Artifact
+}
+
+// file is the on-disk form; the version lets a later hoist refuse a format it
+// does not understand instead of misreading it.
+type file struct {
+	Version   int        `json:"version"`
+	Artifacts []Artifact `json:"artifacts"`
+}
+
+const formatVersion = 1
+
+// Add appends artifacts.
+func (l *List) Add(as ...Artifact) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.items = append(l.items, as...)
+}
+
+// Replace drops every artifact of type t and adds as in their place. A stage
+// calls it with its complete output, so a rerun never leaves stale entries.
+func (l *List) Replace(t Type, as ...Artifact) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.items = slices.DeleteFunc(l.items, func(a Artifact) bool { return a.Type == t })
+	l.items = append(l.items, as...)
+}
+
+// Filter returns a copy of the artifacts matching every filter.
+func (l *List) Filter(filters ...Filter) []Artifact {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []Artifact
+	for _, a := range l.items {
+		if matchAll(a, filters) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// All returns a copy of every artifact.
+func (l *List) All() []Artifact { return l.Filter() }
+
+func matchAll(a Artifact, filters []Filter) bool {
+	for _, f := range filters {
+		if !f(a) {
+			return false
+		}
+	}
+	return true
+}
+
+// Load reads a saved list. A missing file is an empty list, since nothing
+// has been built yet.
+func Load(path string) (*List, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &List{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read artifact list: %w", err)
+	}
+	var f file
+	if err := json.Unmarshal(data, &f); err != nil {
+		return nil, fmt.Errorf("read artifact list %s: %w (delete it and rebuild)", path, err)
+	}
+	if f.Version != formatVersion {
+		return nil, fmt.Errorf("artifact list %s has format version %d, this hoist reads %d: delete it and rebuild", path, f.Version, formatVersion)
+	}
+	return &List{items: f.Artifacts}, nil
+}
+
+// Save writes the list to path atomically, sorted so that equal lists give
+// equal files.
+func (l *List) Save(path string) error {
+	l.mu.Lock()
+	items := slices.Clone(l.items)
+	l.mu.Unlock()
+	slices.SortStableFunc(items, compare)
+	if items == nil {
+		items = []Artifact{}
+	}
+	data, err := json.MarshalIndent(file{Version: formatVersion, Artifacts: items}, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode artifact list: %w", err)
+	}
+	return WriteFileAtomic(path, append(data, '\n'), 0o644)
+}
+
+func compare(a, b Artifact) int {
+	for _, c := range [][2]string{{string(a.Type), string(b.Type)}, {a.Name, b.Name}, {a.Platform, b.Platform}, {a.Path, b.Path}, {a.Digest, b.Digest}} {
+		if n := strings.Compare(c[0], c[1]); n != 0 {
+			return n
+		}
+	}
+	return 0
+}
+
+// WriteFileAtomic writes data to a temporary file beside path and renames it
+// into place, so readers never see a half-written file.
+func WriteFileAtomic(path string, data []byte, perm fs.FileMode) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Chmod(perm); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,158 @@
+package checksum
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// SHA256File returns the lowercase hex SHA-256 digest of the file at path
+// and its size in bytes, the pair that artifact lists, SBOMs and release
+// manifests record for every file they mention.
+func SHA256File(path string) (string, int64, error) {
+	return sha256File(context.Background(), path)
+}
+
+func sha256File(ctx context.Context, path string) (string, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, fmt.Errorf("sha256 %s: %w", path, err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, ctxReader{ctx, f})
+	if err != nil {
+		return "", 0, fmt.Errorf("sha256 %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// ctxReader lets a cancelled release stop hashing a large artifact early.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// line is one checksums.txt entry.
+type line struct {
+	rel, abs, sum string
+}
+
+// Write hashes every file in paths and writes dst in `sha256sum -c`
+// format. Relative entries in paths are resolved against baseDir (an
+// empty baseDir leaves them relative to the working directory). Each file
+// is recorded by its path relative to dst's directory, so every file must
+// live in that directory or below it. dst itself must not be listed. The
+// file is written to a temporary name and renamed into place, so a failed
+// run leaves any previous checksums.txt untouched.
+func Write(ctx context.Context, dst string, paths []string, baseDir string) error {
+	if len(paths) == 0 {
+		return fmt.Errorf("write checksums %s: no files given; pass the artifacts to checksum", dst)
+	}
+	dstAbs, err := filepath.Abs(dst)
+	if err != nil {
+		return fmt.Errorf("write checksums %s: %w", dst, err)
+	}
+	root := filepath.Dir(dstAbs)
+	lines := make([]line, 0, len(paths))
+	seen := make(map[string]string, len(paths))
+	for _, p := range paths {
+		abs := p
+		if !filepath.IsAbs(abs) {
+			abs = filepath.Join(baseDir, abs)
+		}
+		if abs, err = filepath.Abs(abs); err != nil {
+			return fmt.Errorf("write checksums %s: %s: %w", dst, p, err)
+		}
+		if abs == dstAbs {
+			return fmt.Errorf("write checksums %s: the checksums file itself is in the list; remove it", dst)
+		}
+		rel, err := filepath.Rel(root, abs)
+		if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return fmt.Errorf("write checksums %s: %s is outside %s; put the checksums file in a directory that contains every artifact", dst, p, root)
+		}
+		rel = filepath.ToSlash(rel)
+		// sha256sum escapes these characters with a leading backslash that
+		// other verifiers do not understand; artifact names never need them.
+		if strings.ContainsAny(rel, "\\\n\r") {
+			return fmt.Errorf("write checksums %s: %q contains a backslash or line break; rename the artifact", dst, rel)
+		}
+		if prev, dup := seen[rel]; dup {
+			return fmt.Errorf("write checksums %s: %s is listed twice (as %q and %q); list each artifact once", dst, rel, prev, p)
+		}
+		seen[rel] = p
+		lines = append(lines, line{rel: rel, abs: abs})
+	}
+	slices.SortFunc(lines, func(a, b line) int { return cmp.Compare(a.rel, b.rel) })
+
+	var buf bytes.Buffer
+	for i := range lines {
+		l := &lines[i]
+		st, err := os.Stat(l.abs)
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("write checksums %s: %s does not exist; build it first or drop it from the list", dst, l.abs)
+		}
+		if err == nil && !st.Mode().IsRegular() {
+			return fmt.Errorf("write checksums %s: %s is not a regular file; list the files themselves", dst, l.abs)
+		}
+		if l.sum, _, err = sha256File(ctx, l.abs); err != nil {
+			return fmt.Errorf("write checksums %s: %w", dst, err)
+		}
+		fmt.Fprintf(&buf, "%s  %s\n", l.sum, l.rel)
+	}
+	if err := writeAtomic(ctx, dstAbs, buf.Bytes()); err != nil {
+		return fmt.Errorf("write checksums %s: %w", dst, err)
+	}
+	return nil
+}
+
+// writeAtomic replaces dst with data through a temporary file in the same
+// directory so no reader ever sees a truncated checksums file.
+func writeAtomic(ctx context.Context, dst string, data []byte) (err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("create temporary file: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err := tmp.Write(data); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		return fmt.Errorf("chmod: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("close: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), dst); err != nil {
+		return fmt.Errorf("rename into place: %w", err)
+	}
+	return nil
+}

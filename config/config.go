@@ -1,0 +1,140 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/hoistdev/hoist/platform"
+	"github.com/hoistdev/hoist/project"
+)
+
+// Config is the whole of hoist's configuration. The zero value means "use
+// the conventions": every field documents its default.
+type Config struct {
+	// Dir is the module root. Default: the working directory.
+	Dir string
+	// Dist is the output directory, relative to Dir. Default: "dist".
+	Dist string
+	// VersionFile holds the release version, relative to Dir. Default: "VERSION".
+	VersionFile string
+
+	// Mains are the main package directories to build, such as "./cmd/api".
+	// Default: the module root and every cmd/* directory holding package main.
+	Mains []string
+	// Platforms is the build matrix as os/arch[/variant]. Default:
+	// linux/amd64, linux/arm64, darwin/arm64, windows/amd64. Env: PLATFORMS.
+	Platforms []string
+	// Jobs caps parallel builds. Default: GOMAXPROCS. Env: HOIST_JOBS.
+	Jobs int
+	// Tags are Go build tags. Default: none.
+	Tags []string
+	// LDFlags are extra linker flags, after -s -w and the -X stamps.
+	LDFlags []string
+	// VersionVars, when set, replaces the discovered stamp variables for
+	// every binary, e.g. Commit: []string{"example.com/x/pkg/version.REVISION"}.
+	// Default: discovered per binary (main.version, main.commit, main.date,
+	// main.buildDate, and the same names in packages of the module).
+	VersionVars *project.Vars
+
+	// CoverageMin is the total coverage gate of go:test, in percent.
+	// Default: 80. Negative disables it. Env: COVERAGE_MIN.
+	CoverageMin float64
+	// NoRace turns off the race detector in go:test. Default: false.
+	NoRace bool
+	// TestArgs are extra go test arguments. Env: TEST_ARGS (space-separated).
+	TestArgs []string
+	// TestEnv adds environment variables to go test.
+	TestEnv []string
+}
+
+// Defaults returns the configuration used when nothing is set.
+func Defaults() Config {
+	return Config{Dir: ".", Dist: "dist", VersionFile: "VERSION", CoverageMin: 80}
+}
+
+// Merge fills the zero fields of c from d, so that a consumer's partial
+// Config keeps the defaults for what it leaves out.
+func (c Config) Merge(d Config) Config {
+	if c.Dir == "" {
+		c.Dir = d.Dir
+	}
+	if c.Dist == "" {
+		c.Dist = d.Dist
+	}
+	if c.VersionFile == "" {
+		c.VersionFile = d.VersionFile
+	}
+	if c.CoverageMin == 0 {
+		c.CoverageMin = d.CoverageMin
+	}
+	return c
+}
+
+// ApplyEnv overlays the CI overrides read through getenv. Unset variables
+// change nothing; malformed ones are errors that name the variable.
+func (c *Config) ApplyEnv(getenv func(string) string) error {
+	if v := getenv("PLATFORMS"); v != "" {
+		if _, err := platform.ParseList(v); err != nil {
+			return fmt.Errorf("PLATFORMS: %w", err)
+		}
+		c.Platforms = strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' })
+	}
+	if v := getenv("HOIST_JOBS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("HOIST_JOBS=%q: set a whole number of parallel builds, at least 1", v)
+		}
+		c.Jobs = n
+	}
+	if v := getenv("COVERAGE_MIN"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f > 100 {
+			return fmt.Errorf("COVERAGE_MIN=%q: set a percentage such as 80, or -1 to disable the gate", v)
+		}
+		c.CoverageMin = f
+	}
+	if v := getenv("TEST_ARGS"); v != "" {
+		c.TestArgs = strings.Fields(v)
+	}
+	return nil
+}
+
+// ParsedPlatforms returns the matrix, the defaults when none is set.
+func (c Config) ParsedPlatforms() ([]platform.Platform, error) {
+	if len(c.Platforms) == 0 {
+		return platform.Defaults(), nil
+	}
+	return platform.ParseList(strings.Join(c.Platforms, ","))
+}
+
+// Validate rejects settings that cannot work together, naming the fix.
+func (c Config) Validate() error {
+	var errs []error
+	if _, err := c.ParsedPlatforms(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Jobs < 0 {
+		errs = append(errs, fmt.Errorf("Jobs = %d: use 0 for the default or a positive number", c.Jobs))
+	}
+	if c.CoverageMin > 100 {
+		errs = append(errs, fmt.Errorf("CoverageMin = %v: a percentage cannot exceed 100", c.CoverageMin))
+	}
+	if filepath.IsAbs(c.Dist) || strings.HasPrefix(filepath.ToSlash(filepath.Clean(c.Dist)), "..") || filepath.Clean(c.Dist) == "." {
+		errs = append(errs, fmt.Errorf("Dist = %q: use a directory inside the module, such as dist", c.Dist))
+	}
+	if c.VersionVars != nil && c.VersionVars.Empty() {
+		errs = append(errs, errors.New("VersionVars is set but names no variable: leave it nil to discover them, or name at least one"))
+	}
+	return errors.Join(errs...)
+}
+
+// Path resolves a path relative to the module root.
+func (c Config) Path(rel string) string {
+	if filepath.IsAbs(rel) {
+		return rel
+	}
+	return filepath.Join(c.Dir, rel)
+}

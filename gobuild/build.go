@@ -1,0 +1,469 @@
+package gobuild
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/hoistdev/hoist/artifact"
+	"github.com/hoistdev/hoist/platform"
+	"github.com/hoistdev/hoist/project"
+)
+
+// Stamp is what a build writes into the binary's variables.
+type Stamp struct {
+	Version string    `json:"version"`
+	Commit  string    `json:"commit"`
+	Date    time.Time `json:"date"`
+}
+
+// Result describes one binary after Build.
+type Result struct {
+	// Name is the binary name.
+	Name string
+	// Platform is the target it was built for.
+	Platform platform.Platform
+	// Path is the binary's absolute path.
+	Path string
+	// Skipped is true when the inputs matched the last build and the
+	// compiler did not run.
+	Skipped bool
+	// Reason says why the binary was rebuilt, or why it was skipped.
+	Reason string
+	// SHA256 is the hex digest of the binary.
+	SHA256 string
+	// Size is the binary's size in bytes.
+	Size int64
+	// Duration is the time spent on this binary, check included.
+	Duration time.Duration
+}
+
+// Artifact converts the result for the artifact list, with the path made
+// relative to root.
+func (r Result) Artifact(root string) artifact.Artifact {
+	rel, err := filepath.Rel(root, r.Path)
+	if err != nil {
+		rel = r.Path
+	}
+	return artifact.Artifact{
+		Type:     artifact.Binary,
+		Name:     r.Name,
+		Path:     filepath.ToSlash(rel),
+		Platform: r.Platform.String(),
+		Digest:   "sha256:" + r.SHA256,
+		Size:     r.Size,
+	}
+}
+
+// OutputPath returns where Build puts a binary: dist/<name>_<slug>/<name>[.exe].
+func OutputPath(dist, name string, p platform.Platform) string {
+	return filepath.Join(dist, name+"_"+p.Slug(), p.Exe(name))
+}
+
+// runner runs one `go build`; tests replace it to count compiler starts.
+type runner func(ctx context.Context, dir string, env, args []string) error
+
+type options struct {
+	dist      string
+	platforms []platform.Platform
+	stamp     Stamp
+	vars      map[string]project.Vars
+	jobs      int
+	gobin     string
+	log       io.Writer
+	ldflags   []string
+	tags      []string
+	env       []string
+	force     bool
+	run       runner
+}
+
+// Option configures Build.
+type Option func(*options)
+
+// WithDist sets the output directory. Default: <root>/dist.
+func WithDist(dir string) Option { return func(o *options) { o.dist = dir } }
+
+// WithPlatforms sets the matrix. Default: platform.Defaults().
+func WithPlatforms(ps ...platform.Platform) Option {
+	return func(o *options) { o.platforms = slices.Clone(ps) }
+}
+
+// WithStamp sets the version, commit and date written into the binaries.
+// Default: version "dev", no commit, the Unix epoch; the caller is expected
+// to pass the real values, and never the wall clock.
+func WithStamp(s Stamp) Option { return func(o *options) { o.stamp = s } }
+
+// WithVars sets, per binary name, which variables receive the stamp.
+// Default: none, so nothing is stamped; discover them with
+// project.DiscoverVars.
+func WithVars(vars map[string]project.Vars) Option {
+	return func(o *options) { o.vars = maps.Clone(vars) }
+}
+
+// WithJobs caps how many platforms build at once. Default: GOMAXPROCS.
+func WithJobs(n int) Option { return func(o *options) { o.jobs = n } }
+
+// WithGo sets the go command. Default: "go" from PATH.
+func WithGo(gobin string) Option { return func(o *options) { o.gobin = gobin } }
+
+// WithLog sets where progress lines go, one per binary. Default: nowhere.
+func WithLog(w io.Writer) Option { return func(o *options) { o.log = w } }
+
+// WithLDFlags appends linker flags after hoist's own (-s -w and the -X stamps).
+func WithLDFlags(flags ...string) Option {
+	return func(o *options) { o.ldflags = append(o.ldflags, flags...) }
+}
+
+// WithTags sets build tags. Default: none.
+func WithTags(tags ...string) Option { return func(o *options) { o.tags = slices.Clone(tags) } }
+
+// WithEnv adds environment variables to every go build and to the skip
+// key. Pass the caller's GOFLAGS here so that a change to it forces a
+// rebuild. Default: none beyond the process environment.
+func WithEnv(env ...string) Option { return func(o *options) { o.env = append(o.env, env...) } }
+
+// WithForce rebuilds even when the inputs match the last build.
+func WithForce(force bool) Option { return func(o *options) { o.force = force } }
+
+func withRunner(r runner) Option { return func(o *options) { o.run = r } }
+
+func makeOptions(root string, opts []Option) (*options, error) {
+	o := &options{
+		dist:      filepath.Join(root, "dist"),
+		platforms: platform.Defaults(),
+		stamp:     Stamp{Version: "dev", Date: time.Unix(0, 0).UTC()},
+		jobs:      runtime.GOMAXPROCS(0),
+		gobin:     "go",
+		log:       io.Discard,
+	}
+	for _, opt := range opts {
+		opt(o)
+	}
+	if o.run == nil {
+		o.run = o.goBuild
+	}
+	if o.jobs < 1 {
+		return nil, fmt.Errorf("build jobs = %d: use at least 1", o.jobs)
+	}
+	if len(o.platforms) == 0 {
+		return nil, errors.New("no platforms to build: configure at least one, for example linux/amd64")
+	}
+	if o.stamp.Version == "" {
+		return nil, errors.New("empty version: set the version in the VERSION file")
+	}
+	if !filepath.IsAbs(o.dist) {
+		o.dist = filepath.Join(root, o.dist)
+	}
+	return o, nil
+}
+
+// Build compiles every main package of proj for every platform, in
+// parallel up to the jobs limit. Binaries whose inputs are unchanged since
+// their last build are skipped. Results come back in main × platform order.
+func Build(ctx context.Context, proj *project.Project, opts ...Option) ([]Result, error) {
+	o, err := makeOptions(proj.Root, opts)
+	if err != nil {
+		return nil, err
+	}
+	if len(proj.Mains) == 0 {
+		return nil, errors.New("no main packages to build")
+	}
+	goVersion, err := o.goVersion(ctx, proj.Root)
+	if err != nil {
+		return nil, err
+	}
+	mods, err := localModules(proj.Root, proj.Module)
+	if err != nil {
+		return nil, err
+	}
+	h := newHasher(proj.Root)
+
+	results := make([]Result, len(proj.Mains)*len(o.platforms))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(o.jobs)
+	var logMu sync.Mutex
+	for i, m := range proj.Mains {
+		for j, p := range o.platforms {
+			idx := i*len(o.platforms) + j
+			g.Go(func() error {
+				r, err := o.one(gctx, proj, h, mods, goVersion, m, p)
+				if err != nil {
+					return err
+				}
+				results[idx] = r
+				logMu.Lock()
+				defer logMu.Unlock()
+				if r.Skipped {
+					fmt.Fprintf(o.log, "%-10s %-16s skipped: %s\n", r.Name, r.Platform, r.Reason)
+				} else {
+					fmt.Fprintf(o.log, "%-10s %-16s built in %s: %s\n", r.Name, r.Platform, r.Duration.Round(time.Millisecond), r.Reason)
+				}
+				return nil
+			})
+		}
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// record is what the skip check compares; it is saved beside the dist
+// output after each successful build.
+type record struct {
+	GoVersion string            `json:"go_version"`
+	Args      []string          `json:"args"`
+	Env       []string          `json:"env"`
+	Stamp     Stamp             `json:"stamp"`
+	Sources   map[string]string `json:"sources"`
+	SHA256    string            `json:"sha256"`
+	Size      int64             `json:"size"`
+}
+
+func (o *options) one(ctx context.Context, proj *project.Project, h *hasher, mods map[string]string, goVersion string, m project.Main, p platform.Platform) (Result, error) {
+	start := time.Now()
+	out := OutputPath(o.dist, m.Name, p)
+	res := Result{Name: m.Name, Platform: p, Path: out}
+	srcs, err := h.sources(mods, m.ImportPath, p, o.tags)
+	if err != nil {
+		return res, err
+	}
+	args := o.args(m, out)
+	env := o.buildEnv(p)
+	now := record{GoVersion: goVersion, Args: args, Env: env, Stamp: o.stamp, Sources: srcs}
+	now.Stamp.Date = now.Stamp.Date.UTC()
+
+	recPath := filepath.Join(o.dist, ".hoist", "build", m.Name+"_"+p.Slug()+".json")
+	prev, prevErr := readRecord(recPath)
+	reason := ""
+	if prevErr == nil {
+		reason = changed(prev, now)
+	}
+	if !o.force && prevErr == nil && reason == "" {
+		sum, size, err := checkBinary(out, prev)
+		if err == nil {
+			res.Skipped, res.SHA256, res.Size = true, sum, size
+			res.Reason = fmt.Sprintf("up to date (%d source files, flags, stamp and %s unchanged)", len(srcs), goVersion)
+			res.Duration = time.Since(start)
+			return res, nil
+		}
+		reason = err.Error()
+	}
+	switch {
+	case o.force:
+		reason = "forced"
+	case prevErr != nil && errors.Is(prevErr, fs.ErrNotExist):
+		reason = "no previous build"
+	case prevErr != nil:
+		reason = "previous build record unreadable"
+	}
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return res, fmt.Errorf("build %s for %s: %w", m.Name, p, err)
+	}
+	if err := o.run(ctx, proj.Root, env, args); err != nil {
+		return res, fmt.Errorf("build %s for %s: %w", m.Name, p, err)
+	}
+	sum, size, err := hashFile(out)
+	if err != nil {
+		return res, fmt.Errorf("build %s for %s: %w", m.Name, p, err)
+	}
+	now.SHA256, now.Size = sum, size
+	if err := writeRecord(recPath, now); err != nil {
+		return res, err
+	}
+	res.SHA256, res.Size, res.Reason, res.Duration = sum, size, reason, time.Since(start)
+	return res, nil
+}
+
+// args returns the go build arguments for one binary, output included.
+func (o *options) args(m project.Main, out string) []string {
+	ld := []string{"-s", "-w"}
+	v := o.vars[m.Name]
+	date := o.stamp.Date.UTC().Format(time.RFC3339)
+	for _, group := range []struct {
+		syms []string
+		val  string
+	}{{v.Version, o.stamp.Version}, {v.Commit, o.stamp.Commit}, {v.Date, date}} {
+		for _, s := range group.syms {
+			ld = append(ld, "-X", s+"="+group.val)
+		}
+	}
+	ld = append(ld, o.ldflags...)
+	args := []string{"build", "-trimpath", "-buildvcs=false", "-ldflags", quoteLD(ld)}
+	if len(o.tags) > 0 {
+		args = append(args, "-tags", strings.Join(o.tags, ","))
+	}
+	return append(args, "-o", out, m.Pkg())
+}
+
+// quoteLD joins linker flags the way the go command splits them: a value
+// with spaces is wrapped in whichever quote it does not contain.
+func quoteLD(flags []string) string {
+	out := make([]string, len(flags))
+	for i, f := range flags {
+		switch {
+		case !strings.ContainsAny(f, " \t\n'\""):
+			out[i] = f
+		case !strings.Contains(f, "'"):
+			out[i] = "'" + f + "'"
+		default:
+			out[i] = `"` + f + `"`
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+// variantVars are cleared for platforms without a variant so that the
+// machine's own GOAMD64 or GOARM cannot leak into a build.
+var variantVars = []string{"GOARM", "GOAMD64", "GOARM64", "GO386", "GOMIPS", "GOMIPS64", "GOPPC64", "GORISCV64", "GOWASM"}
+
+// buildEnv is the environment difference a build applies on top of the
+// process environment; it is part of the skip key.
+func (o *options) buildEnv(p platform.Platform) []string {
+	env := []string{"CGO_ENABLED=0"}
+	env = append(env, p.Env()...)
+	set := map[string]bool{}
+	for _, e := range env {
+		k, _, _ := strings.Cut(e, "=")
+		set[k] = true
+	}
+	for _, k := range variantVars {
+		if !set[k] {
+			env = append(env, k+"=")
+		}
+	}
+	return append(env, o.env...)
+}
+
+func (o *options) goBuild(ctx context.Context, dir string, env, args []string) error {
+	cmd := exec.CommandContext(ctx, o.gobin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s %s: %w\n%s", o.gobin, strings.Join(args, " "), err, strings.TrimSpace(out.String()))
+	}
+	return nil
+}
+
+func (o *options) goVersion(ctx context.Context, dir string) (string, error) {
+	cmd := exec.CommandContext(ctx, o.gobin, "env", "GOVERSION")
+	cmd.Dir = dir
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("ask %s for its version: %w: %s", o.gobin, err, strings.TrimSpace(stderr.String()))
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// changed names the first input that differs between two records, or ""
+// when they match.
+func changed(prev, now record) string {
+	switch {
+	case prev.GoVersion != now.GoVersion:
+		return fmt.Sprintf("Go changed from %s to %s", prev.GoVersion, now.GoVersion)
+	case prev.Stamp.Version != now.Stamp.Version:
+		return fmt.Sprintf("version changed from %s to %s", prev.Stamp.Version, now.Stamp.Version)
+	case prev.Stamp.Commit != now.Stamp.Commit:
+		return fmt.Sprintf("commit changed from %s to %s", short(prev.Stamp.Commit), short(now.Stamp.Commit))
+	case !prev.Stamp.Date.Equal(now.Stamp.Date):
+		return fmt.Sprintf("build date changed from %s to %s", prev.Stamp.Date.Format(time.RFC3339), now.Stamp.Date.Format(time.RFC3339))
+	case !slices.Equal(prev.Args, now.Args):
+		return "build flags changed"
+	case !slices.Equal(prev.Env, now.Env):
+		return "build environment changed"
+	}
+	var diffs []string
+	for _, f := range sortedKeys(now.Sources) {
+		old, ok := prev.Sources[f]
+		switch {
+		case !ok:
+			diffs = append(diffs, f+" added")
+		case old != now.Sources[f]:
+			diffs = append(diffs, f+" changed")
+		}
+	}
+	for _, f := range sortedKeys(prev.Sources) {
+		if _, ok := now.Sources[f]; !ok {
+			diffs = append(diffs, f+" removed")
+		}
+	}
+	switch len(diffs) {
+	case 0:
+		return ""
+	case 1, 2, 3:
+		return "sources changed: " + strings.Join(diffs, ", ")
+	default:
+		return fmt.Sprintf("sources changed: %s and %d more", strings.Join(diffs[:3], ", "), len(diffs)-3)
+	}
+}
+
+func short(commit string) string {
+	if len(commit) > 12 {
+		return commit[:12]
+	}
+	if commit == "" {
+		return "none"
+	}
+	return commit
+}
+
+func sortedKeys(m map[string]string) []string {
+	return slices.Sorted(maps.Keys(m))
+}
+
+// checkBinary confirms the output still holds what the record describes,
+// so a deleted or edited binary is rebuilt.
+func checkBinary(path string, rec record) (string, int64, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", 0, errors.New("binary missing")
+	}
+	if fi.Size() != rec.Size {
+		return "", 0, errors.New("binary modified since the last build")
+	}
+	sum, size, err := hashFile(path)
+	if err != nil || sum != rec.SHA256 {
+		return "", 0, errors.New("binary modified since the last build")
+	}
+	return sum, size, nil
+}
+
+func readRecord(path string) (record, error) {
+	var r record
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return r, err
+	}
+	if err := json.Unmarshal(data, &r); err != nil {
+		return r, fmt.Errorf("read build record %s: %w", path, err)
+	}
+	return r, nil
+}
+
+func writeRecord(path string, r record) error {
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode build record: %w", err)
+	}
+	return artifact.WriteFileAtomic(path, append(data, '\n'), 0o644)
+}

@@ -1,0 +1,322 @@
+package gobuild
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hoistdev/hoist/platform"
+	"github.com/hoistdev/hoist/project"
+)
+
+const mainSrc = `package main
+
+import (
+	"fmt"
+	"example.com/svc/internal/info"
+)
+
+var (
+	version = "dev"
+	commit  = "none"
+	date    = "unknown"
+)
+
+func main() { fmt.Println(version, commit, date, info.Name) }
+`
+
+// newModule writes a small module with one main package under cmd/svc.
+func newModule(t *testing.T) *project.Project {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string]string{
+		"go.mod":                     "module example.com/svc\n\ngo 1.26\n",
+		"cmd/svc/main.go":            mainSrc,
+		"internal/info/info.go":      "package info\n\nconst Name = \"svc\"\n",
+		"internal/info/info_test.go": "package info\n",
+		"README.md":                  "docs are not sources\n",
+	}
+	for name, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	proj, err := project.Discover(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return proj
+}
+
+var host = platform.Platform{OS: runtime.GOOS, Arch: runtime.GOARCH}
+
+func stampOpts(proj *project.Project, version string) []Option {
+	vars, _ := proj.DiscoverVars(proj.Mains[0])
+	return []Option{
+		WithStamp(Stamp{Version: version, Commit: "abc123", Date: time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)}),
+		WithVars(map[string]project.Vars{proj.Mains[0].Name: vars}),
+	}
+}
+
+// countingRunner wraps the real go build and counts compiler starts.
+func countingRunner(n *atomic.Int32) Option {
+	return func(o *options) {
+		real := o.goBuild
+		o.run = func(ctx context.Context, dir string, env, args []string) error {
+			n.Add(1)
+			return real(ctx, dir, env, args)
+		}
+	}
+}
+
+func TestBuildStampsAndSkips(t *testing.T) {
+	proj := newModule(t)
+	var starts atomic.Int32
+	var log bytes.Buffer
+	opts := append(stampOpts(proj, "1.2.3"), WithPlatforms(host, platform.Platform{OS: "linux", Arch: "arm", Variant: "v7"}), WithLog(&log), countingRunner(&starts))
+
+	res, err := Build(t.Context(), proj, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 2 || starts.Load() != 2 {
+		t.Fatalf("Build() = %d results with %d compiler starts, want 2 and 2", len(res), starts.Load())
+	}
+	want := filepath.Join(proj.Root, "dist", "svc_"+host.Slug(), "svc")
+	if res[0].Path != want || res[0].Skipped || res[0].Reason != "no previous build" {
+		t.Errorf("Build()[0] = %+v, want a fresh build at %s", res[0], want)
+	}
+	if _, err := os.Stat(filepath.Join(proj.Root, "dist", "svc_linux_arm_v7", "svc")); err != nil {
+		t.Errorf("arm/v7 binary missing: %v", err)
+	}
+	out, err := exec.Command(res[0].Path).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.TrimSpace(string(out)), "1.2.3 abc123 2024-01-02T03:04:05Z svc"; got != want {
+		t.Errorf("stamped binary printed %q, want %q", got, want)
+	}
+
+	// Nothing changed: no compiler start, and the log says why.
+	log.Reset()
+	res, err = Build(t.Context(), proj, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if starts.Load() != 2 || !res[0].Skipped || !res[1].Skipped {
+		t.Fatalf("no-op rerun started the compiler (%d starts) or did not skip: %+v", starts.Load(), res)
+	}
+	if !strings.Contains(log.String(), "skipped: up to date") {
+		t.Errorf("no-op log = %q, want a skip reason", log.String())
+	}
+
+	// A docs edit is not a source change.
+	os.WriteFile(filepath.Join(proj.Root, "README.md"), []byte("new docs"), 0o644)
+	if res, _ = Build(t.Context(), proj, opts...); !res[0].Skipped {
+		t.Errorf("README edit rebuilt: %s", res[0].Reason)
+	}
+}
+
+func TestBuildRebuildReasons(t *testing.T) {
+	proj := newModule(t)
+	var starts atomic.Int32
+	base := append(stampOpts(proj, "1.0.0"), WithPlatforms(host), countingRunner(&starts))
+	if _, err := Build(t.Context(), proj, base...); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		change func(t *testing.T) []Option
+		want   string
+	}{
+		{name: "version", change: func(t *testing.T) []Option { return stampOpts(proj, "1.1.0") }, want: "version changed from 1.0.0 to 1.1.0"},
+		{name: "flags", change: func(t *testing.T) []Option { return append(stampOpts(proj, "1.1.0"), WithTags("netgo")) }, want: "build flags changed"},
+		{name: "env", change: func(t *testing.T) []Option {
+			return append(stampOpts(proj, "1.1.0"), WithTags("netgo"), WithEnv("GOFLAGS=-mod=mod"))
+		}, want: "build environment changed"},
+		{name: "imported source", change: func(t *testing.T) []Option {
+			os.WriteFile(filepath.Join(proj.Root, "internal", "info", "info.go"), []byte("package info\n\nconst Name = \"svc2\"\n"), 0o644)
+			return append(stampOpts(proj, "1.1.0"), WithTags("netgo"), WithEnv("GOFLAGS=-mod=mod"))
+		}, want: "sources changed: internal/info/info.go changed"},
+		{name: "deleted binary", change: func(t *testing.T) []Option {
+			os.Remove(filepath.Join(proj.Root, "dist", "svc_"+host.Slug(), "svc"))
+			return append(stampOpts(proj, "1.1.0"), WithTags("netgo"), WithEnv("GOFLAGS=-mod=mod"))
+		}, want: "binary missing"},
+		{name: "edited binary", change: func(t *testing.T) []Option {
+			p := filepath.Join(proj.Root, "dist", "svc_"+host.Slug(), "svc")
+			data, _ := os.ReadFile(p)
+			data[len(data)-1] ^= 0xff
+			os.WriteFile(p, data, 0o755)
+			return append(stampOpts(proj, "1.1.0"), WithTags("netgo"), WithEnv("GOFLAGS=-mod=mod"))
+		}, want: "binary modified"},
+		{name: "forced", change: func(t *testing.T) []Option {
+			return append(stampOpts(proj, "1.1.0"), WithTags("netgo"), WithEnv("GOFLAGS=-mod=mod"), WithForce(true))
+		}, want: "forced"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := starts.Load()
+			opts := append(tt.change(t), WithPlatforms(host), countingRunner(&starts))
+			res, err := Build(t.Context(), proj, opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res[0].Skipped || !strings.Contains(res[0].Reason, tt.want) || starts.Load() != before+1 {
+				t.Errorf("Build() after %s = skipped %v, reason %q, %d starts; want a rebuild because %q", tt.name, res[0].Skipped, res[0].Reason, starts.Load()-before, tt.want)
+			}
+		})
+	}
+}
+
+func TestBuildReproducible(t *testing.T) {
+	proj := newModule(t)
+	linux := platform.Platform{OS: "linux", Arch: "amd64"}
+	var sums []string
+	for range 2 {
+		dist := t.TempDir()
+		res, err := Build(t.Context(), proj, append(stampOpts(proj, "2.0.0"), WithPlatforms(linux), WithDist(dist))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sums = append(sums, res[0].SHA256)
+	}
+	if sums[0] != sums[1] {
+		t.Errorf("two clean builds differ: %s vs %s", sums[0], sums[1])
+	}
+}
+
+func TestBuildErrors(t *testing.T) {
+	proj := newModule(t)
+	tests := []struct {
+		name string
+		opts []Option
+		want string
+	}{
+		{name: "no platforms", opts: []Option{WithPlatforms()}, want: "no platforms"},
+		{name: "zero jobs", opts: []Option{WithJobs(0)}, want: "at least 1"},
+		{name: "empty version", opts: []Option{WithStamp(Stamp{})}, want: "VERSION"},
+		{name: "missing go", opts: []Option{WithGo("/nonexistent/go")}, want: "ask /nonexistent/go"},
+		{name: "compile error", opts: []Option{WithPlatforms(host), WithLDFlags("-bogusflag")}, want: "build svc for"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Build(t.Context(), proj, tt.opts...)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Build(%s) error = %v, want one containing %q", tt.name, err, tt.want)
+			}
+		})
+	}
+	if _, err := Build(t.Context(), &project.Project{Root: proj.Root, Module: proj.Module}); err == nil {
+		t.Error("Build(no mains) = nil error, want one")
+	}
+}
+
+// TestBuildWebForLinux builds the repository's own reference service, as
+// the release does, and checks the stamp by running the host binary.
+func TestBuildWeb(t *testing.T) {
+	root, _ := filepath.Abs("..")
+	if _, err := os.Stat(filepath.Join(root, "cmd", "web")); err != nil {
+		t.Skip("cmd/web not present")
+	}
+	proj, err := project.Discover(root, "cmd/web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars, err := proj.DiscoverVars(proj.Mains[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vars.Version) == 0 || len(vars.Commit) == 0 {
+		t.Fatalf("DiscoverVars(cmd/web) = %+v, want version and commit variables", vars)
+	}
+	dist := t.TempDir()
+	res, err := Build(t.Context(), proj, WithDist(dist), WithPlatforms(host, platform.Platform{OS: "linux", Arch: "arm64"}),
+		WithStamp(Stamp{Version: "9.8.7", Commit: "feedface", Date: time.Unix(1700000000, 0)}),
+		WithVars(map[string]project.Vars{"web": vars}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(res[0].Path, "-version").CombinedOutput()
+	if err != nil {
+		t.Fatalf("web -version: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "9.8.7") || !strings.Contains(string(out), "feedface") {
+		t.Errorf("web -version = %q, want the stamped version and commit", out)
+	}
+}
+
+func TestLocalModulesAndSources(t *testing.T) {
+	proj := newModule(t)
+	lib := filepath.Join(t.TempDir(), "lib")
+	os.MkdirAll(filepath.Join(lib, "assets"), 0o755)
+	os.WriteFile(filepath.Join(lib, "go.mod"), []byte("module example.com/lib\n"), 0o644)
+	os.WriteFile(filepath.Join(lib, "lib.go"), []byte("package lib\n\nimport _ \"embed\"\n\n//go:embed assets\nvar A string\n"), 0o644)
+	os.WriteFile(filepath.Join(lib, "assets", "a.txt"), []byte("a"), 0o644)
+	gomod := "module example.com/svc\n\ngo 1.26\n\nrequire example.com/lib v0.0.0\n\nreplace (\n\texample.com/lib => " + lib + " // local\n\texample.com/other => example.com/fork v1.0.0\n)\nreplace example.com/rel => ./rel\n"
+	os.WriteFile(filepath.Join(proj.Root, "go.mod"), []byte(gomod), 0o644)
+	os.WriteFile(filepath.Join(proj.Root, "cmd", "svc", "lib.go"), []byte("package main\n\nimport _ \"example.com/lib\"\n"), 0o644)
+
+	mods, err := localModules(proj.Root, proj.Module)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mods["example.com/lib"] != lib || mods["example.com/rel"] != filepath.Join(proj.Root, "rel") || mods["example.com/other"] != "" {
+		t.Errorf("localModules() = %v, want lib and rel only", mods)
+	}
+	srcs, err := newHasher(proj.Root).sources(mods, proj.Mains[0].ImportPath, host, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"go.mod", "cmd/svc/main.go", "cmd/svc/lib.go", "internal/info/info.go"} {
+		if _, ok := srcs[want]; !ok {
+			t.Errorf("sources() lacks %s: %v", want, srcs)
+		}
+	}
+	found := 0
+	for k := range srcs {
+		if strings.HasSuffix(k, "lib/lib.go") || strings.HasSuffix(k, "lib/assets/a.txt") {
+			found++
+		}
+		if strings.HasSuffix(k, "_test.go") || strings.HasSuffix(k, "README.md") {
+			t.Errorf("sources() includes %s, which is not compiled", k)
+		}
+	}
+	if found != 2 {
+		t.Errorf("sources() = %v, want the replaced module's file and its embedded asset", srcs)
+	}
+}
+
+func TestQuoteLD(t *testing.T) {
+	got := quoteLD([]string{"-s", "-X", "main.v=a b", "-X", "main.q=it's"})
+	if want := `-s -X 'main.v=a b' -X "main.q=it's"`; got != want {
+		t.Errorf("quoteLD = %s, want %s", got, want)
+	}
+}
+
+func TestChangedListsManyFiles(t *testing.T) {
+	prev := record{Sources: map[string]string{"a": "1", "b": "1", "gone": "1"}}
+	now := record{Sources: map[string]string{"a": "2", "b": "2", "c": "1", "d": "1"}}
+	if got := changed(prev, now); !strings.Contains(got, "and 2 more") {
+		t.Errorf("changed() = %q, want a capped list", got)
+	}
+	if got := changed(record{Stamp: Stamp{Commit: "aaaaaaaaaaaaaaaa"}}, record{Stamp: Stamp{Commit: "b"}}); !strings.Contains(got, "aaaaaaaaaaaa to b") {
+		t.Errorf("changed(commit) = %q", got)
+	}
+	if got := changed(record{GoVersion: "go1"}, record{GoVersion: "go2"}); !strings.Contains(got, "Go changed") {
+		t.Errorf("changed(go) = %q", got)
+	}
+	if got := changed(record{}, record{Stamp: Stamp{Date: time.Unix(5, 0)}}); !strings.Contains(got, "build date") {
+		t.Errorf("changed(date) = %q", got)
+	}
+}

@@ -1,0 +1,215 @@
+package gobuild
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"go/build"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/hoistdev/hoist/platform"
+)
+
+// hasher hashes files once per Build, however many platforms read them.
+type hasher struct {
+	root string
+	mu   sync.Mutex
+	memo map[string]string
+}
+
+func newHasher(root string) *hasher { return &hasher{root: root, memo: map[string]string{}} }
+
+// file returns the hex sha256 of an absolute path.
+func (h *hasher) file(abs string) (string, error) {
+	h.mu.Lock()
+	sum, ok := h.memo[abs]
+	h.mu.Unlock()
+	if ok {
+		return sum, nil
+	}
+	sum, _, err := hashFile(abs)
+	if err != nil {
+		return "", err
+	}
+	h.mu.Lock()
+	h.memo[abs] = sum
+	h.mu.Unlock()
+	return sum, nil
+}
+
+// localModules maps module paths whose source is on disk to their
+// directories: the main module, plus every replace directive pointing at a
+// local path, since edits there change the binary too.
+func localModules(root, module string) (map[string]string, error) {
+	mods := map[string]string{module: root}
+	data, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	if err != nil {
+		return nil, fmt.Errorf("read go.mod: %w", err)
+	}
+	inBlock := false
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if i := strings.Index(line, "//"); i >= 0 {
+			line = strings.TrimSpace(line[:i])
+		}
+		switch {
+		case line == "replace (":
+			inBlock = true
+			continue
+		case inBlock && line == ")":
+			inBlock = false
+			continue
+		case strings.HasPrefix(line, "replace "):
+			line = strings.TrimSpace(strings.TrimPrefix(line, "replace "))
+		case !inBlock:
+			continue
+		}
+		lhs, rhs, ok := strings.Cut(line, "=>")
+		if !ok {
+			continue
+		}
+		from := strings.Fields(lhs)
+		to := strings.Fields(rhs)
+		if len(from) == 0 || len(to) != 1 {
+			continue // a module version on the right means a download, pinned by go.sum
+		}
+		dir := to[0]
+		if !strings.HasPrefix(dir, "./") && !strings.HasPrefix(dir, "../") && !filepath.IsAbs(dir) {
+			continue
+		}
+		if !filepath.IsAbs(dir) {
+			dir = filepath.Join(root, filepath.FromSlash(dir))
+		}
+		mods[from[0]] = dir
+	}
+	return mods, nil
+}
+
+// sources lists the files that go into one binary for one platform, keyed
+// by a display path, with their hashes. It follows imports through the
+// local modules only: other modules are pinned by go.sum, which is included.
+func (h *hasher) sources(mods map[string]string, mainImport string, p platform.Platform, tags []string) (map[string]string, error) {
+	ctxt := build.Default
+	ctxt.GOOS, ctxt.GOARCH = p.OS, p.Arch
+	ctxt.CgoEnabled = false
+	ctxt.BuildTags = tags
+	ctxt.Dir = h.root
+
+	out := map[string]string{}
+	add := func(abs string) error {
+		sum, err := h.file(abs)
+		if err != nil {
+			return err
+		}
+		out[h.display(abs)] = sum
+		return nil
+	}
+	for _, name := range []string{"go.mod", "go.sum", "go.work", "go.work.sum", filepath.Join("vendor", "modules.txt")} {
+		if err := add(filepath.Join(h.root, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+	}
+
+	seen := map[string]bool{}
+	queue := []string{mainImport}
+	for len(queue) > 0 {
+		ip := queue[0]
+		queue = queue[1:]
+		if seen[ip] {
+			continue
+		}
+		seen[ip] = true
+		dir, ok := dirFor(mods, ip)
+		if !ok {
+			continue
+		}
+		pkg, err := ctxt.ImportDir(dir, 0)
+		if err != nil {
+			var noGo *build.NoGoError
+			if errors.As(err, &noGo) {
+				continue
+			}
+			return nil, fmt.Errorf("read package %s for %s: %w", ip, p, err)
+		}
+		var files []string
+		for _, list := range [][]string{pkg.GoFiles, pkg.SFiles, pkg.HFiles, pkg.SysoFiles} {
+			files = append(files, list...)
+		}
+		for _, f := range files {
+			if err := add(filepath.Join(dir, f)); err != nil {
+				return nil, fmt.Errorf("hash sources of %s: %w", ip, err)
+			}
+		}
+		embedded, err := embedFiles(dir, pkg.EmbedPatterns)
+		if err != nil {
+			return nil, fmt.Errorf("hash embedded files of %s: %w", ip, err)
+		}
+		for _, f := range embedded {
+			if err := add(f); err != nil {
+				return nil, fmt.Errorf("hash embedded files of %s: %w", ip, err)
+			}
+		}
+		queue = append(queue, pkg.Imports...)
+	}
+	return out, nil
+}
+
+func (h *hasher) display(abs string) string {
+	if rel, err := filepath.Rel(h.root, abs); err == nil {
+		return filepath.ToSlash(rel)
+	}
+	return filepath.ToSlash(abs)
+}
+
+// dirFor maps an import path to its directory when a local module holds it.
+func dirFor(mods map[string]string, ip string) (string, bool) {
+	best := ""
+	for mod := range mods {
+		if (ip == mod || strings.HasPrefix(ip, mod+"/")) && len(mod) > len(best) {
+			best = mod
+		}
+	}
+	if best == "" {
+		return "", false
+	}
+	rest := strings.TrimPrefix(strings.TrimPrefix(ip, best), "/")
+	return filepath.Join(mods[best], filepath.FromSlash(rest)), true
+}
+
+// embedFiles expands //go:embed patterns the way the compiler does closely
+// enough for change detection: a matched directory contributes every file
+// below it.
+func embedFiles(dir string, patterns []string) ([]string, error) {
+	var out []string
+	for _, pat := range patterns {
+		pat = strings.TrimPrefix(pat, "all:")
+		matches, err := filepath.Glob(filepath.Join(dir, filepath.FromSlash(path.Clean(pat))))
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range matches {
+			err := filepath.WalkDir(m, func(p string, d fs.DirEntry, err error) error {
+				if err != nil {
+					return err
+				}
+				if d.Type().IsRegular() {
+					out = append(out, p)
+				}
+				return nil
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}

@@ -1,0 +1,26 @@
+//go:build mage
+
+// hoist ships Go services with typed targets: build, image, push and release.
+// This magefile is wiring only; the targets live in package targets.
+package main
+
+import (
+	"github.com/hoistdev/hoist/config"
+	//mage:import
+	"github.com/hoistdev/hoist/targets"
+)
+
+// Aliases gives the README's short commands.
+var Aliases = map[string]any{
+	"test":  targets.Go.Test,
+	"build": targets.Go.Build,
+	"bench": targets.Go.Bench,
+}
+
+func init() {
+	targets.Configure(func(c *config.Config) {
+		// hoist ships the reference service; cmd/hoist-registry is a tool
+		// hoist runs, not a product of this repository's release.
+		c.Mains = []string{"./cmd/web"}
+	})
+}

@@ -1,0 +1,132 @@
+package publish
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
+)
+
+// Check makes sure a push to repository can work before anything is built:
+// the registry answers on /v2/, the credentials are accepted, and they carry
+// push rights (a push-scoped token is obtained and an upload session is
+// opened, then abandoned). The error says whether the registry is
+// unreachable or the credentials are wrong, and how to fix it; it matches
+// ErrUnreachable, ErrUnauthorized, ErrForbidden, ErrUntrustedCert or
+// ErrPlainHTTP with errors.Is.
+func Check(ctx context.Context, repository string, opts ...Option) (err error) {
+	o, err := makeOptions(opts...)
+	if err != nil {
+		return fmt.Errorf("check: %w", err)
+	}
+	defer o.release()
+	repo, err := parseRepository(repository, o)
+	if err != nil {
+		return fmt.Errorf("check: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("check %s: %w", repository, explain(err, repo))
+		}
+	}()
+	o.warnInsecure(ctx, repo.RegistryStr())
+
+	// newClient pings /v2/ and, for token registries, obtains a
+	// push-scoped token: that alone catches most problems.
+	c, err := newClient(ctx, o, repo, transport.PushScope)
+	if err != nil {
+		return err
+	}
+	// Some registries hand out tokens for any scope and only refuse at the
+	// first write, so open an upload to be sure.
+	err = o.retry.do(ctx, "open upload", func() error {
+		u, err := c.startUpload(ctx)
+		if err == nil {
+			c.cancelUpload(ctx, u)
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("open a test upload: %w", err)
+	}
+	return nil
+}
+
+// Verify pulls ref, which must name a digest (repo@sha256:…), back from its
+// registry and validates it: the index or image manifest, every child
+// manifest and config, and the presence of every layer (each is fetched and
+// digested instead with WithFullVerify). A push to the embedded registry
+// uses it to prove the result is complete.
+func Verify(ctx context.Context, ref string, opts ...Option) (err error) {
+	o, err := makeOptions(opts...)
+	if err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
+	defer o.release()
+	repoStr, dig, ok := strings.Cut(ref, "@")
+	if !ok {
+		return fmt.Errorf("verify %s: not a digest reference: use repo@sha256:<hex>, as listed in Result.Refs", ref)
+	}
+	repo, err := parseRepository(repoStr, o)
+	if err != nil {
+		return fmt.Errorf("verify %s: %w", ref, err)
+	}
+	d, err := name.NewDigest(repo.Name()+"@"+dig, name.StrictValidation)
+	if err != nil {
+		return fmt.Errorf("verify %s: digest %q is malformed: %w", ref, dig, err)
+	}
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("verify %s: %w", ref, explain(err, repo))
+		}
+	}()
+
+	desc, err := remote.Get(d, o.remoteOptions(ctx)...)
+	if err != nil {
+		return err
+	}
+	var vopts []validate.Option
+	if !o.full {
+		vopts = append(vopts, validate.Fast)
+	}
+	switch {
+	case desc.MediaType.IsIndex():
+		idx, err := desc.ImageIndex()
+		if err != nil {
+			return err
+		}
+		return checkIndex(idx, vopts)
+	case desc.MediaType.IsImage():
+		img, err := desc.Image()
+		if err != nil {
+			return err
+		}
+		return validate.Image(img, vopts...)
+	}
+	return fmt.Errorf("media type %q is neither an image nor an index", desc.MediaType)
+}
+
+// checkIndex validates idx and, because validate.Index silently passes
+// entries of media types it does not know, insists that every entry is an
+// image or an index.
+func checkIndex(idx v1.ImageIndex, vopts []validate.Option) error {
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return err
+	}
+	if len(im.Manifests) == 0 {
+		return errors.New("index lists no manifests")
+	}
+	for _, desc := range im.Manifests {
+		if !desc.MediaType.IsImage() && !desc.MediaType.IsIndex() {
+			return fmt.Errorf("index entry %s has media type %q, which is neither an image nor an index", desc.Digest, desc.MediaType)
+		}
+	}
+	return validate.Index(idx, vopts...)
+}
