@@ -48,6 +48,13 @@ type Config struct {
 	TestArgs []string
 	// TestEnv adds environment variables to go test.
 	TestEnv []string
+
+	// Image configures the OCI image.
+	Image Image
+	// Publish configures the registries images are pushed to.
+	Publish Publish
+	// Release configures versioning, packaging and tagging.
+	Release Release
 }
 
 // Defaults returns the configuration used when nothing is set.
@@ -99,7 +106,20 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	if v := getenv("TEST_ARGS"); v != "" {
 		c.TestArgs = strings.Fields(v)
 	}
+	if v := getenv("REGISTRY"); v != "" {
+		c.Publish.Registries = splitList(v)
+	}
+	if v := getenv("HOIST_INSECURE_REGISTRIES"); v != "" {
+		c.Publish.Insecure = splitList(v)
+	}
+	if v := getenv("HOIST_IMAGE_TARBALL"); v != "" {
+		c.Image.Tarball = splitList(v)
+	}
 	return nil
+}
+
+func splitList(v string) []string {
+	return strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' })
 }
 
 // ParsedPlatforms returns the matrix, the defaults when none is set.

@@ -5,7 +5,10 @@
 package main
 
 import (
+	"time"
+
 	"github.com/hoistdev/hoist/config"
+	"github.com/hoistdev/hoist/image"
 	//mage:import
 	"github.com/hoistdev/hoist/targets"
 )
@@ -22,5 +25,8 @@ func init() {
 		// hoist ships the reference service; cmd/hoist-registry is a tool
 		// hoist runs, not a product of this repository's release.
 		c.Mains = []string{"./cmd/web"}
+		c.Image.Name = "web"
+		c.Image.Ports = []string{"8080/tcp"}
+		c.Image.Healthcheck = &image.Healthcheck{Interval: 30 * time.Second, Timeout: 3 * time.Second, StartPeriod: 5 * time.Second, Retries: 3}
 	})
 }

@@ -1,0 +1,96 @@
+package config
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/hoistdev/hoist/project"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestMergeKeepsSetValues(t *testing.T) {
+	got := Config{Dist: "out", CoverageMin: 90}.Merge(Defaults())
+	if got.Dist != "out" || got.CoverageMin != 90 || got.Dir != "." || got.VersionFile != "VERSION" {
+		t.Errorf("Merge() = %+v, want Dist out, gate 90 and default Dir/VersionFile", got)
+	}
+}
+
+func TestApplyEnv(t *testing.T) {
+	c := Defaults()
+	err := c.ApplyEnv(env(map[string]string{
+		"PLATFORMS": "linux/amd64, linux/arm/v7", "HOIST_JOBS": "3", "COVERAGE_MIN": "-1",
+		"TEST_ARGS": "-run X -count=1", "REGISTRY": "ghcr.io/a,localhost:5000", "HOIST_INSECURE_REGISTRIES": "10.0.0.5:5000",
+		"HOIST_IMAGE_TARBALL": "linux/amd64",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(c.Platforms, []string{"linux/amd64", "linux/arm/v7"}) || c.Jobs != 3 || c.CoverageMin != -1 ||
+		!slices.Equal(c.TestArgs, []string{"-run", "X", "-count=1"}) || !slices.Equal(c.Publish.Registries, []string{"ghcr.io/a", "localhost:5000"}) ||
+		!slices.Equal(c.Publish.Insecure, []string{"10.0.0.5:5000"}) || !slices.Equal(c.Image.Tarball, []string{"linux/amd64"}) {
+		t.Errorf("ApplyEnv() = %+v", c)
+	}
+	ps, err := c.ParsedPlatforms()
+	if err != nil || len(ps) != 2 || ps[1].Variant != "v7" {
+		t.Errorf("ParsedPlatforms() = %v, %v", ps, err)
+	}
+}
+
+func TestApplyEnvErrors(t *testing.T) {
+	tests := []struct{ name, key, val, want string }{
+		{name: "bad platform", key: "PLATFORMS", val: "linux", want: "PLATFORMS"},
+		{name: "bad jobs", key: "HOIST_JOBS", val: "0", want: "HOIST_JOBS"},
+		{name: "bad gate", key: "COVERAGE_MIN", val: "lots", want: "COVERAGE_MIN"},
+		{name: "gate over 100", key: "COVERAGE_MIN", val: "101", want: "COVERAGE_MIN"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Defaults()
+			if err := c.ApplyEnv(env(map[string]string{tt.key: tt.val})); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("ApplyEnv(%s=%s) = %v, want an error naming %s", tt.key, tt.val, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestValidate(t *testing.T) {
+	if err := Defaults().Validate(); err != nil {
+		t.Fatalf("Defaults().Validate() = %v", err)
+	}
+	if ps, _ := Defaults().ParsedPlatforms(); len(ps) != 4 {
+		t.Errorf("default platforms = %v, want 4", ps)
+	}
+	tests := []struct {
+		name string
+		mod  func(*Config)
+		want string
+	}{
+		{name: "platform", mod: func(c *Config) { c.Platforms = []string{"linux"} }, want: "os/arch"},
+		{name: "jobs", mod: func(c *Config) { c.Jobs = -2 }, want: "Jobs"},
+		{name: "gate", mod: func(c *Config) { c.CoverageMin = 120 }, want: "CoverageMin"},
+		{name: "dist outside", mod: func(c *Config) { c.Dist = "../out" }, want: "Dist"},
+		{name: "dist root", mod: func(c *Config) { c.Dist = "." }, want: "Dist"},
+		{name: "empty vars", mod: func(c *Config) { c.VersionVars = &project.Vars{} }, want: "VersionVars"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Defaults()
+			tt.mod(&c)
+			if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Validate() = %v, want an error naming %s", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestPath(t *testing.T) {
+	c := Config{Dir: "/repo"}
+	if got := c.Path("dist"); got != "/repo/dist" {
+		t.Errorf("Path(dist) = %q", got)
+	}
+	if got := c.Path("/abs"); got != "/abs" {
+		t.Errorf("Path(/abs) = %q", got)
+	}
+}

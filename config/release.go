@@ -1,0 +1,19 @@
+package config
+
+// Release configures the release pipeline.
+type Release struct {
+	// TagPrefix precedes the version in git tags. Default: "v". A monorepo
+	// service uses e.g. "svc/v" (tags like svc/v1.2.3).
+	TagPrefix string
+	// Paths limits the commits that count towards the next version to
+	// those touching these paths, for monorepo services. Default: all.
+	Paths []string
+	// PreID is the prerelease identifier for BUMP=prerelease. Default: "rc".
+	PreID string
+	// AllowDetached lets a release run on a detached HEAD. Env:
+	// HOIST_ALLOW_DETACHED=1.
+	AllowDetached bool
+	// ExtraFiles are added to every archive beside the binary, README and
+	// LICENSE (which are included when present).
+	ExtraFiles []string
+}

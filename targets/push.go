@@ -1,0 +1,37 @@
+package targets
+
+import (
+	"context"
+
+	"github.com/magefile/mage/mg"
+
+	"github.com/hoistdev/hoist/targets/internal/session"
+)
+
+// Push pushes the image to every configured registry, or the embedded one.
+//
+// The index, its manifests and blobs go by digest; tags (the version, plus
+// MAJOR.MINOR and latest when configured) move only after everything is
+// there. Only missing blobs are uploaded. Run alone in a CI job it uses
+// dist/image and dist/artifacts.json from an earlier image:build instead of
+// rebuilding. With no registry configured it pushes to hoist's embedded
+// registry and verifies the push by pulling it back.
+// Env: REGISTRY (comma-separated repository prefixes, e.g. ghcr.io/acme),
+// HOIST_INSECURE_REGISTRIES.
+func (Image) Push(ctx context.Context) error {
+	s, err := session.Load()
+	if err != nil {
+		return err
+	}
+	if s.Cfg.Image.Skip {
+		s.Logf("image:push", "skipped: Image.Skip is set")
+		return nil
+	}
+	if !s.HasImage(ctx) {
+		mg.CtxDeps(ctx, Image.Build)
+	} else {
+		s.Logf("image:push", "using the image built earlier in %s", s.Rel(s.Dist("image")))
+	}
+	_, err = s.PushImage(ctx, "image:push")
+	return err
+}

@@ -1,0 +1,58 @@
+package targets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/magefile/mage/mg"
+
+	"github.com/hoistdev/hoist/registry"
+	"github.com/hoistdev/hoist/targets/internal/session"
+)
+
+// Registry groups the embedded registry targets.
+type Registry mg.Namespace
+
+// Serve runs hoist's embedded registry in the foreground until interrupted.
+//
+// It is a real, persistent OCI registry (distribution with filesystem
+// storage), run as `go tool hoist-registry` so that its dependencies stay
+// out of the magefile binary. Images pushed by image:push or release with
+// no registry configured are served from the same data directory, so
+// `docker pull localhost:5000/<name>:<version>` works afterwards.
+// Env: HOIST_REGISTRY_ADDR (default localhost:5000), HOIST_REGISTRY_DATA
+// (default $XDG_DATA_HOME/hoist/registry or ~/.local/share/hoist/registry).
+func (Registry) Serve(ctx context.Context) error {
+	s, err := session.Load()
+	if err != nil {
+		return err
+	}
+	addr := s.Cfg.Publish.EmbeddedAddr
+	if v := s.Getenv("HOIST_REGISTRY_ADDR"); v != "" {
+		addr = v
+	}
+	if addr == "" {
+		addr = "localhost:5000"
+	}
+	data, err := s.EmbeddedDataDir()
+	if err != nil {
+		return err
+	}
+	proc, err := registry.Start(ctx, registry.WithAddr(addr), registry.WithDataDir(data), registry.WithDir(s.Cfg.Dir), registry.WithLogWriter(os.Stderr))
+	var inUse *registry.InUseError
+	if errors.As(err, &inUse) {
+		return fmt.Errorf("the embedded registry is already serving %s at http://%s (pid %d): use it, or stop it first", inUse.DataDir, inUse.Host, inUse.PID)
+	}
+	if err != nil {
+		return err
+	}
+	s.Logf("registry:serve", "serving http://%s from %s; interrupt to stop", proc.Host(), proc.DataDir())
+	select {
+	case <-ctx.Done():
+	case <-proc.Done():
+		return fmt.Errorf("the embedded registry exited unexpectedly")
+	}
+	return proc.Stop(context.WithoutCancel(ctx))
+}
