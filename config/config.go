@@ -20,6 +20,10 @@ type Config struct {
 	Dist string
 	// VersionFile holds the release version, relative to Dir. Default: "VERSION".
 	VersionFile string
+	// Name is the project name: it names the archives and is the default
+	// image name. Default: the module path's last element without a /vN
+	// suffix.
+	Name string
 
 	// Mains are the main package directories to build, such as "./cmd/api".
 	// Default: the module root and every cmd/* directory holding package main.
@@ -111,6 +115,9 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	}
 	if v := getenv("HOIST_INSECURE_REGISTRIES"); v != "" {
 		c.Publish.Insecure = splitList(v)
+	}
+	if v := getenv("HOIST_REGISTRY_COMMAND"); v != "" {
+		c.Publish.EmbeddedCommand = strings.Fields(v)
 	}
 	if v := getenv("HOIST_IMAGE_TARBALL"); v != "" {
 		c.Image.Tarball = splitList(v)

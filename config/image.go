@@ -70,6 +70,10 @@ type Publish struct {
 	Jobs int
 	// EmbeddedAddr is where registry:serve listens. Default: localhost:5000.
 	EmbeddedAddr string
+	// EmbeddedCommand runs the embedded registry. Default: `go tool
+	// hoist-registry`, which needs `tool github.com/hoistdev/hoist/cmd/hoist-registry`
+	// in go.mod. Env: HOIST_REGISTRY_COMMAND (space-separated).
+	EmbeddedCommand []string
 	// EmbeddedData is the embedded registry's data directory. Default:
 	// $HOIST_REGISTRY_DATA, else $XDG_DATA_HOME/hoist/registry, else
 	// ~/.local/share/hoist/registry.

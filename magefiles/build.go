@@ -25,7 +25,7 @@ func init() {
 		// hoist ships the reference service; cmd/hoist-registry is a tool
 		// hoist runs, not a product of this repository's release.
 		c.Mains = []string{"./cmd/web"}
-		c.Image.Name = "web"
+		c.Name = "web"
 		c.Image.Ports = []string{"8080/tcp"}
 		c.Image.Healthcheck = &image.Healthcheck{Interval: 30 * time.Second, Timeout: 3 * time.Second, StartPeriod: 5 * time.Second, Retries: 3}
 	})

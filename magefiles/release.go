@@ -2,5 +2,10 @@
 
 package main
 
-// The release pipeline is targets.Release, imported in build.go; hoist's own
-// configuration keeps every convention, so there is nothing to set here.
+import (
+	// The release:* targets (snapshot, plan, verify, level) live in their own
+	// package because Go cannot hold a function and a type both named
+	// Release in one package; the one-command `release` comes with targets.
+	//mage:import
+	_ "github.com/hoistdev/hoist/targets/release"
+)

@@ -25,15 +25,6 @@ func (Go) Tidy(ctx context.Context) error {
 	return gobuild.Tidy(ctx, s.Cfg.Dir, check, s.Out)
 }
 
-// tidyCheck is the release's tidy step: always check mode.
-func tidyCheck(ctx context.Context) error {
-	s, err := session.Load()
-	if err != nil {
-		return err
-	}
-	return gobuild.Tidy(ctx, s.Cfg.Dir, true, s.Out)
-}
-
 // Vet runs go vet ./...
 func (Go) Vet(ctx context.Context) error {
 	s, err := session.Load()

@@ -32,3 +32,30 @@ func (Image) Build(ctx context.Context) error {
 	_, err = s.BuildImage(ctx, "image:build")
 	return err
 }
+
+// PushByDigest pushes each platform image by digest, untagged, for a split CI build.
+//
+// Each runner builds its own platform (PLATFORMS=linux/arm64) and runs this;
+// it writes dist/digests/<platform>.digest. A final job gathers those files
+// and runs image:merge. Needs REGISTRY.
+func (Image) PushByDigest(ctx context.Context) error {
+	mg.CtxDeps(ctx, Image.Build)
+	s, err := session.Load()
+	if err != nil {
+		return err
+	}
+	return s.PushPlatforms(ctx, "image:pushByDigest")
+}
+
+// Merge assembles one multi-arch index from per-platform digests and tags it.
+//
+// The merge step of a split CI build: reads dist/digests/*.digest (or
+// DIGESTS=sha256:…,sha256:…), builds an OCI index over those images in each
+// REGISTRY destination, pushes it by digest, then applies the version tags.
+func (Image) Merge(ctx context.Context) error {
+	s, err := session.Load()
+	if err != nil {
+		return err
+	}
+	return s.Merge(ctx, "image:merge")
+}

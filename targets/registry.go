@@ -40,7 +40,11 @@ func (Registry) Serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	proc, err := registry.Start(ctx, registry.WithAddr(addr), registry.WithDataDir(data), registry.WithDir(s.Cfg.Dir), registry.WithLogWriter(os.Stderr))
+	opts := []registry.Option{registry.WithAddr(addr), registry.WithDataDir(data), registry.WithDir(s.Cfg.Dir), registry.WithLogWriter(os.Stderr)}
+	if len(s.Cfg.Publish.EmbeddedCommand) > 0 {
+		opts = append(opts, registry.WithCommand(s.Cfg.Publish.EmbeddedCommand...))
+	}
+	proc, err := registry.Start(ctx, opts...)
 	var inUse *registry.InUseError
 	if errors.As(err, &inUse) {
 		return fmt.Errorf("the embedded registry is already serving %s at http://%s (pid %d): use it, or stop it first", inUse.DataDir, inUse.Host, inUse.PID)

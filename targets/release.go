@@ -3,16 +3,24 @@ package targets
 import (
 	"context"
 
-	"github.com/magefile/mage/mg"
+	"github.com/hoistdev/hoist/targets/internal/session"
 )
 
-// Release publishes a release: tidy check, vet, test, build, image, push.
+// Release bumps the version, builds, packages, pushes the image and tags, all or nothing.
 //
-// It runs go mod tidy in check mode, go vet, go test with the coverage
-// gate, the cross-compile, the OCI image and the push (to the embedded
-// registry when none is configured), in that order, stopping at the first
-// failure. The version bump and the tag join as they land.
+// Steps, each a mage dependency: preflight (clean tree, git identity, no
+// existing tag, valid VERSION, reachable registry), go mod tidy check, go
+// vet, go test, version bump, go:build, archives + SBOMs + checksums,
+// image:build, image:push, then the VERSION commit and annotated tag, and
+// dist/release.json. A VERSION never tagged is released as is; after that
+// the Conventional Commits since the last tag pick the bump. Nothing is
+// committed or tagged until everything is built and pushed; on failure the
+// repository is put back as it was.
+// Env: BUMP=major|minor|patch|prerelease, REGISTRY, HOIST_ALLOW_DETACHED=1.
 func Release(ctx context.Context) error {
-	mg.SerialCtxDeps(ctx, tidyCheck, Go.Vet, Go.Test, Go.Build, Image.Build, Image.Push)
-	return nil
+	s, err := session.Load()
+	if err != nil {
+		return err
+	}
+	return s.RunRelease(ctx, false, ReleaseSteps())
 }

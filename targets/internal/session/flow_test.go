@@ -28,6 +28,7 @@ func newRepo(t *testing.T) string {
 		"VERSION":         "1.4.0\n",
 		"cmd/svc/main.go": "package main\n\nimport \"fmt\"\n\nvar version, commit, date string\n\nfunc main() { fmt.Println(version, commit, date) }\n",
 		"README.md":       "svc\n",
+		".gitignore":      "/dist/\n",
 	}
 	for n, c := range files {
 		p := filepath.Join(dir, filepath.FromSlash(n))
@@ -36,7 +37,7 @@ func newRepo(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "."}, {"commit", "-qm", "feat: first"}} {
+	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"config", "user.name", "t"}, {"config", "user.email", "t@example.com"}, {"config", "commit.gpgsign", "false"}, {"config", "tag.gpgsign", "false"}, {"add", "."}, {"commit", "-qm", "feat: first"}} {
 		cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
 		cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1",
 			"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com",

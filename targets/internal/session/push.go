@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/Masterminds/semver/v3"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/term"
 
 	"github.com/hoistdev/hoist/artifact"
@@ -108,7 +109,11 @@ func (s *Session) StartEmbedded(ctx context.Context) (*Embedded, error) {
 	if err != nil {
 		return nil, err
 	}
-	proc, err := registry.Start(ctx, registry.WithDataDir(data), registry.WithDir(s.Cfg.Dir), registry.WithAddr("127.0.0.1:0"))
+	opts := []registry.Option{registry.WithDataDir(data), registry.WithDir(s.Cfg.Dir), registry.WithAddr("127.0.0.1:0")}
+	if len(s.Cfg.Publish.EmbeddedCommand) > 0 {
+		opts = append(opts, registry.WithCommand(s.Cfg.Publish.EmbeddedCommand...))
+	}
+	proc, err := registry.Start(ctx, opts...)
 	var inUse *registry.InUseError
 	if errors.As(err, &inUse) {
 		return &Embedded{Host: inUse.Host}, nil
@@ -143,8 +148,20 @@ func (s *Session) PushImage(ctx context.Context, target string) ([]publish.Resul
 	}
 	tags := s.ImageTags(ver)
 	repos := s.Repositories()
+	if r, _ := s.current(); r != nil && r.snapshot {
+		repos = nil // a snapshot never leaves the machine
+	}
 	var emb *Embedded
 	if len(repos) == 0 {
+		held, err := s.embeddedHolds(idx, tags)
+		if err != nil {
+			return nil, err
+		}
+		if held != nil {
+			s.Logf(target, "the embedded registry already holds %s: nothing to push", strings.Join(refNames(held), ", "))
+			s.Arts.Replace(artifact.ImagePush, held...)
+			return nil, s.SaveArtifacts()
+		}
 		if emb, err = s.StartEmbedded(ctx); err != nil {
 			return nil, err
 		}
@@ -167,7 +184,13 @@ func (s *Session) PushImage(ctx context.Context, target string) ([]publish.Resul
 		s.Logf(target, "%s: %d blobs uploaded (%s), %d already there", r.Repository, r.BlobsUploaded, humanBytes(r.BytesUploaded), r.BlobsSkipped)
 		for _, ref := range r.Refs {
 			s.Logf(target, "  pushed %s", ref)
-			pushed = append(pushed, artifact.Artifact{Type: artifact.ImagePush, Name: ref, Digest: r.Digest.String()})
+			if emb == nil {
+				pushed = append(pushed, artifact.Artifact{Type: artifact.ImagePush, Name: ref, Digest: r.Digest.String()})
+			}
+		}
+		if emb != nil {
+			pushed = s.embeddedRefs(r.Digest.String(), tags)
+			s.Logf(target, "  registry:serve serves it as %s", strings.Join(refNames(pushed[1:]), ", "))
 		}
 	}
 	if err != nil {
@@ -185,4 +208,51 @@ func (s *Session) PushImage(ctx context.Context, target string) ([]publish.Resul
 	s.Logf(target, "done in %s", time.Since(start).Round(time.Millisecond))
 	s.Arts.Replace(artifact.ImagePush, pushed...)
 	return results, s.SaveArtifacts()
+}
+
+// embeddedAddr is the address registry:serve listens on, which names the
+// embedded registry's images in records.
+func (s *Session) embeddedAddr() string {
+	if s.Cfg.Publish.EmbeddedAddr != "" {
+		return s.Cfg.Publish.EmbeddedAddr
+	}
+	return "localhost:5000"
+}
+
+// embeddedRefs names an image pushed to the embedded registry the way
+// registry:serve serves it.
+func (s *Session) embeddedRefs(digest string, tags []string) []artifact.Artifact {
+	repo := s.embeddedAddr() + "/" + s.ImageName()
+	out := []artifact.Artifact{{Type: artifact.ImagePush, Name: repo + "@" + digest, Digest: digest}}
+	for _, t := range tags {
+		out = append(out, artifact.Artifact{Type: artifact.ImagePush, Name: repo + ":" + t, Digest: digest})
+	}
+	return out
+}
+
+// embeddedHolds returns the pushed references when the embedded registry's
+// data directory already has every tag at the index digest, or nil.
+func (s *Session) embeddedHolds(idx v1.ImageIndex, tags []string) ([]artifact.Artifact, error) {
+	d, err := idx.Digest()
+	if err != nil {
+		return nil, fmt.Errorf("digest the image index: %w", err)
+	}
+	data, err := s.EmbeddedDataDir()
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range tags {
+		if !registry.Holds(data, s.ImageName(), t, d.String()) {
+			return nil, nil
+		}
+	}
+	return s.embeddedRefs(d.String(), tags), nil
+}
+
+func refNames(as []artifact.Artifact) []string {
+	out := make([]string, len(as))
+	for i, a := range as {
+		out[i] = a.Name
+	}
+	return out
 }

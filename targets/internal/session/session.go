@@ -49,6 +49,7 @@ type Session struct {
 
 	mu      sync.Mutex
 	version *semver.Version // set by the release's bump step
+	run     *run            // the release or snapshot in progress
 }
 
 var (
@@ -73,12 +74,22 @@ func Use(s *Session) {
 // New resolves a session from the registered Configure functions and the
 // environment seen through getenv.
 func New(getenv func(string) string, out io.Writer) (*Session, error) {
+	return NewAt("", getenv, out)
+}
+
+// NewAt is New for the module root dir, whatever the configuration says;
+// release:verify uses it for its clean clones. An empty dir keeps the
+// configured one.
+func NewAt(dir string, getenv func(string) string, out io.Writer) (*Session, error) {
 	cfg := config.Defaults()
 	configureMu.Lock()
 	for _, fn := range configurers {
 		fn(&cfg)
 	}
 	configureMu.Unlock()
+	if dir != "" {
+		cfg.Dir = dir
+	}
 	cfg = cfg.Merge(config.Defaults())
 	if err := cfg.ApplyEnv(getenv); err != nil {
 		return nil, err
@@ -94,6 +105,9 @@ func New(getenv func(string) string, out io.Writer) (*Session, error) {
 	proj, err := project.Discover(cfg.Dir, cfg.Mains...)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Name != "" {
+		proj.Name = cfg.Name
 	}
 	arts, err := artifact.Load(cfg.Path(filepath.Join(cfg.Dist, "artifacts.json")))
 	if err != nil {

@@ -1,0 +1,29 @@
+package registry
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Holds reports, by reading the data directory without starting a server,
+// whether the embedded registry's repository already has tag pointing at
+// digest, with that manifest stored. It lets a no-op push skip starting the
+// registry at all. It knows distribution's filesystem layout, which has been
+// stable since registry v2; any doubt answers false, which only costs a push.
+func Holds(dataDir, repo, tag, digest string) bool {
+	algo, hex, ok := strings.Cut(digest, ":")
+	if !ok || algo != "sha256" || len(hex) != 64 || strings.ContainsAny(repo+tag, `\`) || strings.Contains(repo, "..") || strings.Contains(tag, "/") {
+		return false
+	}
+	root := filepath.Join(dataDir, "docker", "registry", "v2")
+	link, err := os.ReadFile(filepath.Join(root, "repositories", filepath.FromSlash(repo), "_manifests", "tags", tag, "current", "link"))
+	if err != nil || strings.TrimSpace(string(link)) != digest {
+		return false
+	}
+	if _, err := os.Stat(filepath.Join(root, "repositories", filepath.FromSlash(repo), "_manifests", "revisions", algo, hex, "link")); err != nil {
+		return false
+	}
+	_, err = os.Stat(filepath.Join(root, "blobs", algo, hex[:2], hex, "data"))
+	return err == nil
+}

@@ -1,0 +1,640 @@
+package release
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/hoistdev/hoist/archive"
+	"github.com/hoistdev/hoist/artifact"
+	"github.com/hoistdev/hoist/checksum"
+	"github.com/hoistdev/hoist/platform"
+	"github.com/hoistdev/hoist/sbom"
+)
+
+// ChecksumsFile is the name of the checksum list Package writes in dist.
+const ChecksumsFile = "checksums.txt"
+
+// packageFormat changes whenever the bytes Package writes for the same
+// inputs change, so an upgraded hoist does not trust an older record.
+const packageFormat = 1
+
+// recordPath is where Package keeps its skip record, relative to dist.
+const recordPath = ".hoist/package.json"
+
+// PackageOptions says what Package packs and where. Root, Project, Version
+// and Binaries are required.
+type PackageOptions struct {
+	// Root is the project root. README* and LICENSE* files are taken from
+	// it, relative binary paths and ExtraFiles are resolved against it,
+	// and the returned artifact paths are relative to it.
+	Root string
+	// Dist is the output directory, relative to Root or absolute.
+	// Default: "dist".
+	Dist string
+	// Project names the archives (<project>_<version>_<os>_<arch>...).
+	Project string
+	// Version is the released version, with or without a leading "v";
+	// it goes into every file name and SBOM.
+	Version string
+	// ModTime is stamped on every archive entry and as the SBOM creation
+	// time. Releases pass the commit time, never the clock, so that two runs
+	// give the same bytes. Default: the Unix epoch.
+	ModTime time.Time
+	// Binaries are the built binaries, as gobuild lists them; entries of
+	// other types are ignored, so the whole artifact list can be passed.
+	Binaries []artifact.Artifact
+	// ExtraFiles are more files, relative to Root, put into every archive
+	// under the same relative path. Default: none.
+	ExtraFiles []string
+	// Jobs caps how many archives and SBOMs are written at once. Default:
+	// GOMAXPROCS.
+	Jobs int
+	// Force packs even when the record says nothing changed. Default: false.
+	Force bool
+	// Log receives one line per decision and file. Default: silent.
+	Log io.Writer
+}
+
+// PackageResult is what Package produced, or found still valid.
+type PackageResult struct {
+	// Artifacts are the archives, the SBOMs and checksums.txt, in that
+	// order, with sha256 digests ("sha256:<hex>") and sizes.
+	Artifacts []artifact.Artifact
+	// Skipped is true when the inputs matched the record and every output
+	// was still intact, so nothing was written.
+	Skipped bool
+	// Reason says why the step packed or skipped, for the user.
+	Reason string
+}
+
+// packRecord is the skip record in dist/.hoist/package.json. Inputs are kept
+// itemised rather than as one hash so a rerun can say what changed.
+type packRecord struct {
+	Format  int          `json:"format"`
+	Project string       `json:"project"`
+	Version string       `json:"version"`
+	ModTime int64        `json:"mod_time"`
+	Inputs  []packInput  `json:"inputs"`
+	Outputs []packOutput `json:"outputs"`
+}
+
+// packInput is one file that goes into the packages.
+type packInput struct {
+	Kind     string `json:"kind"` // binary, doc or extra
+	Name     string `json:"name"`
+	Platform string `json:"platform,omitempty"`
+	Path     string `json:"path"` // relative to Root
+	SHA256   string `json:"sha256"`
+}
+
+// packOutput is one file Package wrote, relative to dist so the record stays
+// valid when the checkout moves.
+type packOutput struct {
+	Artifact artifact.Artifact `json:"artifact"`
+	File     string            `json:"file"`
+	SHA256   string            `json:"sha256"`
+	Size     int64             `json:"size"`
+}
+
+// unit is one platform's archive and the binaries it holds.
+type unit struct {
+	plat     platform.Platform
+	archive  string // absolute
+	binaries []int  // indexes of the binaries' entries in the inputs
+}
+
+func (o *PackageOptions) validate() error {
+	var problems []string
+	if o.Root == "" {
+		problems = append(problems, "no project root given")
+	}
+	if o.Project == "" {
+		problems = append(problems, "no project name given (it names the archives)")
+	}
+	o.Version = strings.TrimPrefix(o.Version, "v")
+	if o.Version == "" {
+		problems = append(problems, "no version given (it names the archives and SBOMs)")
+	}
+	if o.Jobs < 0 {
+		problems = append(problems, fmt.Sprintf("jobs = %d; use 0 for the default or a positive cap", o.Jobs))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("package: %s", strings.Join(problems, "; "))
+	}
+	root, err := filepath.Abs(o.Root)
+	if err != nil {
+		return fmt.Errorf("package: %w", err)
+	}
+	o.Root = root
+	if o.Dist == "" {
+		o.Dist = "dist"
+	}
+	if !filepath.IsAbs(o.Dist) {
+		o.Dist = filepath.Join(o.Root, o.Dist)
+	}
+	if o.Jobs == 0 {
+		o.Jobs = runtime.GOMAXPROCS(0)
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	return nil
+}
+
+// ArchivePath returns where Package writes the archive of one platform,
+// so a plan can name it without writing it.
+func ArchivePath(dist, project, version string, p platform.Platform) string {
+	return filepath.Join(dist, archive.Name(project, version, p.OS, p.Arch, p.Variant))
+}
+
+// SBOMPath returns where Package writes the SBOM of the binary name built
+// for p: the archive name of that binary with ".spdx.json" for extension.
+func SBOMPath(dist, name, version string, p platform.Platform) string {
+	a := archive.Name(name, version, p.OS, p.Arch, p.Variant)
+	a = strings.TrimSuffix(a, archive.FormatFor(p.OS).Ext())
+	return filepath.Join(dist, a+".spdx.json")
+}
+
+// Package writes one archive per platform holding that platform's binaries,
+// README* and LICENSE* from the root and the extra files, one SPDX JSON SBOM
+// per binary, and checksums.txt over all of them, into dist.
+//
+// It keeps a record of its inputs (binary, doc and extra file digests,
+// version, mod time) and outputs in dist/.hoist/package.json. When the
+// inputs match and every output still has its recorded size and digest,
+// it writes nothing and reports Skipped, which keeps a no-op rerun cheap.
+// Outputs a previous run recorded but this one no longer produces, such as
+// the archives of the previous version, are removed so dist does not
+// accumulate; files Package did not write are never touched.
+func Package(ctx context.Context, o PackageOptions) (*PackageResult, error) {
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	inputs, units, err := collectInputs(ctx, &o)
+	if err != nil {
+		return nil, err
+	}
+	rec := packRecord{
+		Format:  packageFormat,
+		Project: o.Project,
+		Version: o.Version,
+		ModTime: o.ModTime.Unix(),
+		Inputs:  inputs,
+	}
+	old := loadRecord(filepath.Join(o.Dist, recordPath))
+	reason := "forced"
+	if !o.Force {
+		reason = changed(old, &rec)
+		if reason == "" {
+			reason = outputsChanged(ctx, o.Dist, old.Outputs, o.Jobs)
+		}
+		if reason == "" {
+			fmt.Fprintf(o.Log, "package: skipped, inputs unchanged and %d outputs intact\n", len(old.Outputs))
+			arts := make([]artifact.Artifact, len(old.Outputs))
+			for i, out := range old.Outputs {
+				arts[i] = out.Artifact
+				arts[i].Path = relSlash(o.Root, filepath.Join(o.Dist, filepath.FromSlash(out.File)))
+			}
+			return &PackageResult{Artifacts: arts, Skipped: true, Reason: "inputs unchanged and outputs intact"}, nil
+		}
+	}
+	fmt.Fprintf(o.Log, "package: packing, %s\n", reason)
+
+	outs, err := writePackages(ctx, &o, inputs, units, old)
+	if err != nil {
+		return nil, err
+	}
+	rec.Outputs = outs
+	// Stale files go only once the new set is complete, so a failed run
+	// never leaves dist with less than it had.
+	keep := make(map[string]bool, len(outs))
+	for _, out := range outs {
+		keep[out.File] = true
+	}
+	for _, out := range old.outputs() {
+		if keep[out.File] || !localName(out.File) {
+			continue
+		}
+		p := filepath.Join(o.Dist, filepath.FromSlash(out.File))
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("package: remove stale %s: %w", p, err)
+		}
+		fmt.Fprintf(o.Log, "package: removed stale %s\n", out.File)
+	}
+	data, err := json.MarshalIndent(rec, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("package: encode record: %w", err)
+	}
+	if err := artifact.WriteFileAtomic(filepath.Join(o.Dist, recordPath), append(data, '\n'), 0o644); err != nil {
+		return nil, fmt.Errorf("package: save record: %w", err)
+	}
+	arts := make([]artifact.Artifact, len(outs))
+	for i, out := range outs {
+		arts[i] = out.Artifact
+	}
+	return &PackageResult{Artifacts: arts, Reason: reason}, nil
+}
+
+// localName guards stale removal against a hand-edited record naming files
+// outside dist.
+func localName(file string) bool {
+	return file != "" && filepath.IsLocal(filepath.FromSlash(file))
+}
+
+// collectInputs hashes every file that goes into the packages and groups the
+// binaries by platform.
+func collectInputs(ctx context.Context, o *PackageOptions) ([]packInput, []*unit, error) {
+	var inputs []packInput
+	byPlat := map[string]*unit{}
+	for _, b := range o.Binaries {
+		if b.Type != artifact.Binary {
+			continue
+		}
+		p, err := platform.Parse(b.Platform)
+		if err != nil {
+			return nil, nil, fmt.Errorf("package binary %s: %w", b.Name, err)
+		}
+		if b.Name == "" || b.Path == "" {
+			return nil, nil, fmt.Errorf("package: binary artifact %+v has no name or path; pass the list gobuild produced", b)
+		}
+		path := filepath.FromSlash(b.Path)
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(o.Root, path)
+		}
+		in := packInput{Kind: "binary", Name: b.Name, Platform: p.String(), Path: path}
+		u := byPlat[p.String()]
+		if u == nil {
+			u = &unit{plat: p, archive: ArchivePath(o.Dist, o.Project, o.Version, p)}
+			byPlat[p.String()] = u
+		}
+		u.binaries = append(u.binaries, len(inputs))
+		inputs = append(inputs, in)
+	}
+	if len(inputs) == 0 {
+		return nil, nil, errors.New("package: no binaries to package; build them first (go:build)")
+	}
+	docs, err := docFiles(o.Root)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, d := range docs {
+		inputs = append(inputs, packInput{Kind: "doc", Name: filepath.Base(d), Path: d})
+	}
+	for _, e := range o.ExtraFiles {
+		p := filepath.FromSlash(e)
+		if filepath.IsAbs(p) || !filepath.IsLocal(p) {
+			return nil, nil, fmt.Errorf("package: extra file %q must be a path inside %s, relative to it", e, o.Root)
+		}
+		inputs = append(inputs, packInput{Kind: "extra", Name: filepath.ToSlash(p), Path: filepath.Join(o.Root, p)})
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(o.Jobs)
+	for i := range inputs {
+		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return err
+			}
+			in := &inputs[i]
+			fi, err := os.Stat(in.Path)
+			if err == nil && !fi.Mode().IsRegular() {
+				err = errors.New("not a regular file")
+			}
+			if err != nil {
+				switch in.Kind {
+				case "binary":
+					return fmt.Errorf("package binary %s (%s): %w; rebuild it (go:build)", in.Name, in.Platform, err)
+				case "extra":
+					return fmt.Errorf("package extra file %s: %w; create it or remove it from the release's extra files", in.Name, err)
+				}
+				return fmt.Errorf("package %s: %w", in.Path, err)
+			}
+			sum, _, err := checksum.SHA256File(in.Path)
+			if err != nil {
+				return fmt.Errorf("package: hash %s: %w", in.Path, err)
+			}
+			in.SHA256 = sum
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, nil, err
+	}
+	for i := range inputs {
+		inputs[i].Path = relSlash(o.Root, inputs[i].Path)
+	}
+	return inputs, sortedUnits(byPlat), nil
+}
+
+func sortedUnits(m map[string]*unit) []*unit {
+	us := make([]*unit, 0, len(m))
+	for _, u := range m {
+		us = append(us, u)
+	}
+	slices.SortFunc(us, func(a, b *unit) int { return cmp.Compare(a.plat.String(), b.plat.String()) })
+	return us
+}
+
+// docFiles lists the README* and LICENSE* files in root, in any case, since
+// every archive should carry what the repository shows on its front page.
+func docFiles(root string) ([]string, error) {
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return nil, fmt.Errorf("package: look for README and LICENSE in %s: %w", root, err)
+	}
+	var docs []string
+	for _, e := range entries {
+		up := strings.ToUpper(e.Name())
+		if !strings.HasPrefix(up, "README") && !strings.HasPrefix(up, "LICENSE") {
+			continue
+		}
+		if fi, err := os.Stat(filepath.Join(root, e.Name())); err != nil || !fi.Mode().IsRegular() {
+			continue // a directory or a dangling link is not a document
+		}
+		docs = append(docs, filepath.Join(root, e.Name()))
+	}
+	return docs, nil
+}
+
+// changed says why rec differs from old, or "" when it does not.
+func changed(old, rec *packRecord) string {
+	switch {
+	case old == nil:
+		return "no previous packaging record"
+	case old.Format != rec.Format:
+		return "packaging format changed"
+	case old.Project != rec.Project:
+		return fmt.Sprintf("project renamed from %s to %s", old.Project, rec.Project)
+	case old.Version != rec.Version:
+		return fmt.Sprintf("version changed from %s to %s", old.Version, rec.Version)
+	case old.ModTime != rec.ModTime:
+		return "commit time changed"
+	}
+	key := func(in packInput) string { return in.Kind + "\x00" + in.Name + "\x00" + in.Platform + "\x00" + in.Path }
+	was := make(map[string]string, len(old.Inputs))
+	for _, in := range old.Inputs {
+		was[key(in)] = in.SHA256
+	}
+	var diffs []string
+	for _, in := range rec.Inputs {
+		sum, ok := was[key(in)]
+		switch {
+		case !ok:
+			diffs = append(diffs, in.Path+" added")
+		case sum != in.SHA256:
+			diffs = append(diffs, in.Path+" changed")
+		}
+		delete(was, key(in))
+	}
+	for _, in := range old.Inputs {
+		if _, ok := was[key(in)]; ok {
+			diffs = append(diffs, in.Path+" removed")
+		}
+	}
+	if len(diffs) == 0 {
+		return ""
+	}
+	slices.Sort(diffs)
+	if len(diffs) > 3 {
+		diffs = append(diffs[:3], fmt.Sprintf("%d more", len(diffs)-3))
+	}
+	return strings.Join(diffs, ", ")
+}
+
+// outputsChanged checks that every recorded output still has its size and
+// digest, and says which one does not.
+func outputsChanged(ctx context.Context, dist string, outs []packOutput, jobs int) string {
+	if len(outs) == 0 {
+		return "no outputs recorded"
+	}
+	bad := make([]string, len(outs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(jobs)
+	for i, out := range outs {
+		g.Go(func() error {
+			if !localName(out.File) {
+				bad[i] = out.File + " is not inside dist"
+				return nil
+			}
+			p := filepath.Join(dist, filepath.FromSlash(out.File))
+			fi, err := os.Stat(p)
+			switch {
+			case err != nil:
+				bad[i] = out.File + " is missing"
+			case fi.Size() != out.Size:
+				bad[i] = out.File + " was modified"
+			case gctx.Err() != nil:
+				return gctx.Err()
+			default:
+				if sum, _, err := checksum.SHA256File(p); err != nil || sum != out.SHA256 {
+					bad[i] = out.File + " was modified"
+				}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return "check interrupted: " + err.Error()
+	}
+	for _, b := range bad {
+		if b != "" {
+			return b
+		}
+	}
+	return ""
+}
+
+// outputs returns the recorded outputs; a missing record has none.
+func (r *packRecord) outputs() []packOutput {
+	if r == nil {
+		return nil
+	}
+	return r.Outputs
+}
+
+// loadRecord reads the skip record; anything unreadable counts as no record,
+// which only costs a repack.
+func loadRecord(path string) *packRecord {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var r packRecord
+	if json.Unmarshal(data, &r) != nil {
+		return nil
+	}
+	return &r
+}
+
+// writePackages writes the archives and SBOMs in parallel, then the checksum
+// list over them. On failure it removes the files it created that no earlier
+// record owned, so dist is left as it was apart from overwritten outputs,
+// whose changed digests force the next run to repack.
+func writePackages(ctx context.Context, o *PackageOptions, inputs []packInput, units []*unit, old *packRecord) (outs []packOutput, err error) {
+	var shared []archive.File
+	for _, in := range inputs {
+		if in.Kind == "doc" || in.Kind == "extra" {
+			shared = append(shared, archive.File{Src: filepath.Join(o.Root, filepath.FromSlash(in.Path)), Name: in.Name})
+		}
+	}
+	type job struct {
+		art artifact.Artifact
+		abs string
+		run func(ctx context.Context) error
+	}
+	var jobs []job
+	for _, u := range units {
+		files := slices.Clone(shared)
+		var names []string
+		for _, bi := range u.binaries {
+			b := inputs[bi]
+			src := filepath.Join(o.Root, filepath.FromSlash(b.Path))
+			files = append(files, archive.File{Src: src, Name: filepath.Base(src)})
+			names = append(names, b.Name)
+		}
+		if err := checkNames(u.plat, files); err != nil {
+			return nil, err
+		}
+		format := archive.FormatFor(u.plat.OS)
+		jobs = append(jobs, job{
+			art: artifact.Artifact{Type: artifact.Archive, Name: filepath.Base(u.archive), Platform: u.plat.String(),
+				Extra: map[string]string{"format": string(format), "binaries": strings.Join(names, ",")}},
+			abs: u.archive,
+			run: func(ctx context.Context) error {
+				return archive.Write(ctx, u.archive, files, archive.WithModTime(o.ModTime), archive.WithFormat(format))
+			},
+		})
+	}
+	for _, u := range units {
+		for _, bi := range u.binaries {
+			b := inputs[bi]
+			dst := SBOMPath(o.Dist, b.Name, o.Version, u.plat)
+			src := filepath.Join(o.Root, filepath.FromSlash(b.Path))
+			jobs = append(jobs, job{
+				art: artifact.Artifact{Type: artifact.SBOM, Name: filepath.Base(dst), Platform: u.plat.String(),
+					Extra: map[string]string{"binary": b.Name}},
+				abs: dst,
+				run: func(ctx context.Context) error {
+					return sbom.Write(ctx, src, dst, sbom.WithCreated(o.ModTime), sbom.WithVersion(o.Version), sbom.WithName(b.Name))
+				},
+			})
+		}
+	}
+	sumPath := filepath.Join(o.Dist, ChecksumsFile)
+	owned := map[string]bool{}
+	for _, out := range old.outputs() {
+		owned[out.File] = true
+	}
+	var mu sync.Mutex
+	var created []string
+	defer func() {
+		if err == nil {
+			return
+		}
+		for _, p := range created {
+			if !owned[relSlash(o.Dist, p)] {
+				os.Remove(p)
+			}
+		}
+	}()
+	track := func(p string) {
+		mu.Lock()
+		created = append(created, p)
+		mu.Unlock()
+	}
+
+	seen := map[string]bool{}
+	for _, j := range jobs {
+		if seen[j.abs] {
+			return nil, fmt.Errorf("package: two outputs would both be written to %s; give the binaries distinct names", j.abs)
+		}
+		seen[j.abs] = true
+	}
+	outs = make([]packOutput, len(jobs)+1)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(o.Jobs)
+	for i, j := range jobs {
+		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return err
+			}
+			track(j.abs)
+			if err := j.run(gctx); err != nil {
+				return fmt.Errorf("package %s: %w", j.art.Name, err)
+			}
+			out, err := describe(o, j.art, j.abs)
+			if err != nil {
+				return err
+			}
+			outs[i] = out
+			fmt.Fprintf(o.Log, "package: wrote %s\n", out.File)
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	paths := make([]string, len(jobs))
+	for i, j := range jobs {
+		paths[i] = j.abs
+	}
+	track(sumPath)
+	if err := checksum.Write(ctx, sumPath, paths, ""); err != nil {
+		return nil, fmt.Errorf("package: %w", err)
+	}
+	out, err := describe(o, artifact.Artifact{Type: artifact.Checksums, Name: ChecksumsFile}, sumPath)
+	if err != nil {
+		return nil, err
+	}
+	outs[len(jobs)] = out
+	return outs, nil
+}
+
+// checkNames refuses two archive entries with one name, which would leave
+// users with whichever the extractor wrote last.
+func checkNames(p platform.Platform, files []archive.File) error {
+	seen := map[string]string{}
+	for _, f := range files {
+		if prev, ok := seen[f.Name]; ok {
+			return fmt.Errorf("package %s: %s and %s would both be stored as %s in the archive; rename one or drop it from the extra files", p, prev, f.Src, f.Name)
+		}
+		seen[f.Name] = f.Src
+	}
+	return nil
+}
+
+// describe hashes a written output and fills in its artifact entry.
+func describe(o *PackageOptions, a artifact.Artifact, abs string) (packOutput, error) {
+	sum, size, err := checksum.SHA256File(abs)
+	if err != nil {
+		return packOutput{}, fmt.Errorf("package: hash %s: %w", abs, err)
+	}
+	a.Path = relSlash(o.Root, abs)
+	a.Digest = "sha256:" + sum
+	a.Size = size
+	return packOutput{Artifact: a, File: relSlash(o.Dist, abs), SHA256: sum, Size: size}, nil
+}
+
+// relSlash returns target relative to base with forward slashes, or target
+// itself when it cannot be made relative.
+func relSlash(base, target string) string {
+	rel, err := filepath.Rel(base, target)
+	if err != nil {
+		return filepath.ToSlash(target)
+	}
+	return filepath.ToSlash(rel)
+}

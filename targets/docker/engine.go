@@ -1,0 +1,97 @@
+package docker
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+
+	"github.com/docker/go-connections/tlsconfig"
+	"github.com/moby/moby/client"
+
+	"github.com/hoistdev/hoist/dockerengine"
+	"github.com/hoistdev/hoist/targets/internal/session"
+)
+
+// conn pairs hoist's Engine wrapper with a raw client on the same daemon.
+// The raw client covers the few calls dockerengine does not offer (the
+// daemon's platform, the long-running dev container).
+type conn struct {
+	eng *dockerengine.Engine
+	cli *client.Client
+}
+
+// connect opens the daemon the session's environment names. The wrapper
+// pings first, so an unreachable daemon fails here with its DOCKER_HOST
+// advice before any work starts.
+func connect(ctx context.Context, s *session.Session, target string) (*conn, error) {
+	opts, err := clientOpts(s.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	eng, err := dockerengine.New(ctx,
+		dockerengine.WithClientOpts(opts...),
+		dockerengine.WithOutput(s.Writer(target)))
+	if err != nil {
+		return nil, err
+	}
+	// The host is restated because the ping above proved it answers; the
+	// raw client must not drift to another default.
+	cli, err := client.New(append(opts, client.WithHost(eng.Host()))...)
+	if err != nil {
+		_ = eng.Close()
+		return nil, fmt.Errorf("configure Docker client for %s: %w", eng.Host(), err)
+	}
+	return &conn{eng: eng, cli: cli}, nil
+}
+
+func (c *conn) close() error {
+	return errors.Join(c.cli.Close(), c.eng.Close())
+}
+
+// clientOpts is client.FromEnv, but fed by getenv instead of the process
+// environment, so that the session stays the only reader of env and tests
+// can point the targets at another daemon without touching os.Environ.
+// The order follows FromEnv: TLS replaces the HTTP client, so it must come
+// before the host configures that client's transport.
+func clientOpts(getenv func(string) string) ([]client.Opt, error) {
+	var opts []client.Opt
+	if dir := getenv("DOCKER_CERT_PATH"); dir != "" {
+		tc, err := tlsconfig.Client(tlsconfig.Options{
+			CAFile:   filepath.Join(dir, "ca.pem"),
+			CertFile: filepath.Join(dir, "cert.pem"),
+			KeyFile:  filepath.Join(dir, "key.pem"),
+			// The docker CLI verifies the daemon only when asked; hoist
+			// keeps that meaning so the same settings work for both.
+			InsecureSkipVerify: getenv("DOCKER_TLS_VERIFY") == "",
+			MinVersion:         tls.VersionTLS12,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("DOCKER_CERT_PATH=%s: %w — the directory must hold ca.pem, cert.pem and key.pem, or unset DOCKER_CERT_PATH", dir, err)
+		}
+		opts = append(opts, client.WithHTTPClient(&http.Client{
+			Transport:     &http.Transport{TLSClientConfig: tc},
+			CheckRedirect: client.CheckRedirect,
+		}))
+	}
+	if host := getenv("DOCKER_HOST"); host != "" {
+		if _, err := client.ParseHostURL(host); err != nil {
+			return nil, fmt.Errorf("DOCKER_HOST=%q: %v — use unix:///var/run/docker.sock or tcp://host:port", host, err)
+		}
+		opts = append(opts, client.WithHost(host))
+	}
+	if v := strings.TrimSpace(getenv("DOCKER_API_VERSION")); v != "" {
+		// Checked on its own so the error names the variable, not just
+		// the client's parser.
+		probe, err := client.New(client.WithAPIVersion(v))
+		if err != nil {
+			return nil, fmt.Errorf("DOCKER_API_VERSION=%q: %v — use a version such as 1.41, or unset it to negotiate", v, err)
+		}
+		_ = probe.Close()
+		opts = append(opts, client.WithAPIVersion(v))
+	}
+	return opts, nil
+}

@@ -1,0 +1,448 @@
+package session
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/magefile/mage/mg"
+
+	"github.com/hoistdev/hoist/artifact"
+	"github.com/hoistdev/hoist/gobuild"
+	"github.com/hoistdev/hoist/release"
+	"github.com/hoistdev/hoist/version"
+)
+
+// Steps are the targets a release runs as mage dependencies. The targets
+// package fills it in, since this package cannot import it.
+type Steps struct {
+	Tidy, Vet, Test, Build, ImageBuild, ImagePush any
+}
+
+// run is the state of one release or snapshot in this process.
+type run struct {
+	snapshot bool
+	decision version.Decision
+	txn      *release.Txn
+	rec      *release.Recorder
+}
+
+// RunRelease runs the release pipeline, each step a mage dependency that
+// runs once: preflight, tidy check, vet, test, bump, build, package, image,
+// push, then the commit and tag, and finally dist/release.json. Nothing is
+// committed or tagged until every artifact is built and pushed; on any
+// failure VERSION, HEAD and the tags are put back as they were.
+//
+// A snapshot skips the checks, the bump, the commit, the tag and any
+// remote push: it builds <next>-snapshot.<sha> and pushes only to the
+// embedded registry.
+func (s *Session) RunRelease(ctx context.Context, snapshot bool, steps Steps) (err error) {
+	name := "release"
+	if snapshot {
+		name = "release:snapshot"
+	}
+	r := &run{snapshot: snapshot, rec: release.NewRecorder()}
+	s.mu.Lock()
+	s.run = r
+	s.mu.Unlock()
+	defer func() {
+		p := recover()
+		if p == nil && err == nil {
+			return
+		}
+		if r.txn != nil {
+			if rbErr := r.txn.Rollback(context.WithoutCancel(ctx)); rbErr != nil {
+				s.Logf(name, "ROLLBACK FAILED: %v", rbErr)
+			} else {
+				s.Logf(name, "failed: VERSION, HEAD and tags are back as they were")
+			}
+		}
+		if p != nil {
+			panic(p)
+		}
+	}()
+
+	s.step(ctx, r, "preflight", preflightStep)
+	if !r.decision.Release && !snapshot {
+		s.Logf(name, "nothing to release: %s", r.decision.Reason)
+		return nil
+	}
+	if !snapshot {
+		s.step(ctx, r, "tidy", steps.Tidy)
+		s.step(ctx, r, "vet", steps.Vet)
+		s.step(ctx, r, "test", steps.Test)
+	}
+	s.step(ctx, r, "version", bumpStep)
+	s.step(ctx, r, "build", steps.Build)
+	s.step(ctx, r, "package", packageStep)
+	if s.Cfg.Image.Skip {
+		r.rec.Skip("image", "Image.Skip is set")
+		r.rec.Skip("push", "Image.Skip is set")
+	} else {
+		s.step(ctx, r, "image", steps.ImageBuild)
+		s.step(ctx, r, "push", steps.ImagePush)
+	}
+	if snapshot {
+		r.rec.Skip("tag", "snapshots are not tagged")
+	} else {
+		s.step(ctx, r, "tag", tagStep)
+	}
+	return s.writeManifest(ctx, name, r)
+}
+
+// step runs one pipeline step as a mage dependency and records its time
+// and outcome for release.json.
+func (s *Session) step(ctx context.Context, r *run, name string, fn any) {
+	done := r.rec.Stage(name)
+	defer func() {
+		if p := recover(); p != nil {
+			done(fmt.Errorf("%v", p))
+			panic(p)
+		}
+	}()
+	mg.CtxDeps(ctx, fn)
+	done(nil)
+}
+
+func (s *Session) current() (*run, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.run == nil {
+		return nil, errors.New("this step only runs inside release or release:snapshot")
+	}
+	return s.run, nil
+}
+
+// preflightStep decides the version and, for a release, refuses a dirty
+// tree, a detached HEAD, an existing tag, a bad VERSION, a missing git
+// identity and an unreachable registry, before anything is built.
+func preflightStep(ctx context.Context) error {
+	s, err := Load()
+	if err != nil {
+		return err
+	}
+	r, err := s.current()
+	if err != nil {
+		return err
+	}
+	bump, err := version.ParseLevel(s.Getenv("BUMP"))
+	if err != nil {
+		return fmt.Errorf("BUMP: %w", err)
+	}
+	rc := s.Cfg.Release
+	if r.snapshot {
+		opts := []version.Option{version.WithVersionFile(s.Cfg.VersionFile), version.WithBump(bump)}
+		if rc.TagPrefix != "" {
+			opts = append(opts, version.WithPrefix(rc.TagPrefix))
+		}
+		if len(rc.Paths) > 0 {
+			opts = append(opts, version.WithPaths(rc.Paths...))
+		}
+		r.decision, err = version.Plan(ctx, s.Cfg.Dir, opts...)
+		return err
+	}
+	r.decision, err = release.Preflight(ctx, release.PreflightOptions{
+		Dir: s.Cfg.Dir, Dist: s.Cfg.Dist, VersionFile: s.Cfg.VersionFile, Prefix: rc.TagPrefix,
+		Paths: rc.Paths, Bump: bump, PreID: rc.PreID,
+		AllowDetached: rc.AllowDetached || s.Getenv("HOIST_ALLOW_DETACHED") == "1",
+		CheckRegistry: func(ctx context.Context) error {
+			if s.Cfg.Image.Skip {
+				return nil
+			}
+			return s.CheckRegistries(ctx)
+		},
+	})
+	if err != nil {
+		return err
+	}
+	if r.decision.Release {
+		s.Logf("release", "%s: %s", r.decision.Tag, r.decision.Reason)
+	}
+	return nil
+}
+
+// bumpStep writes the next version to VERSION inside the transaction, or
+// sets the snapshot version for this run only.
+func bumpStep(ctx context.Context) error {
+	s, err := Load()
+	if err != nil {
+		return err
+	}
+	r, err := s.current()
+	if err != nil {
+		return err
+	}
+	if r.snapshot {
+		rev, err := s.Revision(ctx)
+		if err != nil {
+			return err
+		}
+		v, err := release.SnapshotVersion(r.decision, rev.Short)
+		if err != nil {
+			return err
+		}
+		s.SetVersion(v)
+		s.Logf("release:snapshot", "snapshot version %s", v)
+		return nil
+	}
+	if r.txn, err = release.Begin(ctx, s.Cfg.Dir, s.Cfg.VersionFile); err != nil {
+		return err
+	}
+	if !r.decision.Next.Equal(r.decision.Current) {
+		if err := r.txn.SetVersion(r.decision.Next); err != nil {
+			return err
+		}
+		s.Logf("release", "VERSION %s -> %s", r.decision.Current, r.decision.Next)
+	}
+	s.SetVersion(r.decision.Next)
+	return nil
+}
+
+// packageStep writes the archives, SBOMs, checksums.txt and CHANGELOG.md.
+func packageStep(ctx context.Context) error {
+	s, err := Load()
+	if err != nil {
+		return err
+	}
+	r, err := s.current()
+	if err != nil {
+		return err
+	}
+	if err := s.Package(ctx); err != nil {
+		return err
+	}
+	v, err := s.Version()
+	if err != nil {
+		return err
+	}
+	rev, err := s.Revision(ctx)
+	if err != nil {
+		return err
+	}
+	cl := r.decision
+	if r.snapshot {
+		cl.Tag, cl.Next = "", v
+	}
+	path := s.Dist("CHANGELOG.md")
+	if err := release.WriteChangelog(path, cl, rev.Time); err != nil {
+		return err
+	}
+	s.Arts.Replace(artifact.Changelog, artifact.Artifact{Type: artifact.Changelog, Name: "CHANGELOG.md", Path: s.Rel(path)})
+	return s.SaveArtifacts()
+}
+
+// Package packs the binaries of the artifact list into archives, SBOMs and
+// checksums.txt, and records them.
+func (s *Session) Package(ctx context.Context) error {
+	v, err := s.Version()
+	if err != nil {
+		return err
+	}
+	rev, err := s.Revision(ctx)
+	if err != nil {
+		return err
+	}
+	res, err := release.Package(ctx, release.PackageOptions{
+		Root: s.Cfg.Dir, Dist: s.Cfg.Dist, Project: s.Proj.Name, Version: v.String(), ModTime: rev.Time,
+		Binaries: s.Arts.Filter(artifact.ByType(artifact.Binary)), ExtraFiles: s.Cfg.Release.ExtraFiles,
+		Force: s.Getenv("HOIST_FORCE") == "1", Log: s.Out,
+	})
+	if err != nil {
+		return err
+	}
+	for _, t := range []artifact.Type{artifact.Archive, artifact.SBOM, artifact.Checksums} {
+		s.Arts.Replace(t, filterType(res.Artifacts, t)...)
+	}
+	return s.SaveArtifacts()
+}
+
+func filterType(as []artifact.Artifact, t artifact.Type) []artifact.Artifact {
+	var out []artifact.Artifact
+	for _, a := range as {
+		if a.Type == t {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// tagStep commits VERSION and creates the annotated tag, the last step.
+func tagStep(ctx context.Context) error {
+	s, err := Load()
+	if err != nil {
+		return err
+	}
+	r, err := s.current()
+	if err != nil {
+		return err
+	}
+	if r.txn == nil {
+		return errors.New("no release transaction: the version step did not run")
+	}
+	commit, err := r.txn.Finish(ctx, r.decision.Tag, version.TagMessage(r.decision.Tag, r.decision.Commits))
+	if err != nil {
+		return err
+	}
+	s.Logf("release", "tagged %s at %s", r.decision.Tag, commit)
+	return nil
+}
+
+// writeManifest records the release in dist/release.json.
+func (s *Session) writeManifest(ctx context.Context, name string, r *run) error {
+	v, err := s.Version()
+	if err != nil {
+		return err
+	}
+	rev, err := s.Revision(ctx)
+	if err != nil {
+		return err
+	}
+	m := &release.Manifest{
+		Version: v.String(), PreviousTag: r.decision.PreviousTag, Commit: rev.Commit,
+		Date: rev.Time, Snapshot: r.snapshot, Stages: r.rec.Stages(),
+	}
+	if !r.snapshot {
+		m.Tag = r.decision.Tag
+	}
+	for _, a := range s.Arts.All() {
+		if a.Type == artifact.ImagePush {
+			m.Images = append(m.Images, release.ImageRef{Ref: a.Name, Digest: a.Digest})
+			continue
+		}
+		m.AddArtifacts(a)
+	}
+	path := s.Dist("release.json")
+	if err := m.WriteManifest(path); err != nil {
+		return err
+	}
+	var total time.Duration
+	for _, st := range m.Stages {
+		total += time.Duration(st.DurationMS) * time.Millisecond
+	}
+	s.Logf(name, "%s done in %s; manifest %s", v, total.Round(time.Millisecond), s.Rel(path))
+	return nil
+}
+
+// Plan returns the dry run of a release or snapshot without side effects.
+func (s *Session) Plan(ctx context.Context, snapshot bool) (*release.Plan, error) {
+	bump, err := version.ParseLevel(s.Getenv("BUMP"))
+	if err != nil {
+		return nil, fmt.Errorf("BUMP: %w", err)
+	}
+	rc := s.Cfg.Release
+	opts := []version.Option{version.WithVersionFile(s.Cfg.VersionFile), version.WithBump(bump)}
+	if rc.TagPrefix != "" {
+		opts = append(opts, version.WithPrefix(rc.TagPrefix))
+	}
+	if len(rc.Paths) > 0 {
+		opts = append(opts, version.WithPaths(rc.Paths...))
+	}
+	d, err := version.Plan(ctx, s.Cfg.Dir, opts...)
+	if err != nil {
+		return nil, err
+	}
+	rev, err := s.Revision(ctx)
+	if err != nil {
+		return nil, err
+	}
+	platforms, err := s.Cfg.ParsedPlatforms()
+	if err != nil {
+		return nil, err
+	}
+	var bins []string
+	for _, m := range s.Proj.Mains {
+		bins = append(bins, m.Name)
+	}
+	regs := s.Cfg.Publish.Registries
+	if snapshot {
+		regs = nil
+	}
+	return release.BuildPlan(release.PlanOptions{
+		Decision: d, Snapshot: snapshot, ShortCommit: rev.Short, Project: s.Proj.Name, Dist: s.Cfg.Dist,
+		Platforms: platforms, Binaries: bins,
+		Image: release.ImagePlan{
+			Skip: s.Cfg.Image.Skip, Name: s.ImageName(), Registries: regs, EmbeddedAddr: s.Cfg.Publish.EmbeddedAddr,
+			Latest: s.Cfg.Publish.Latest, MinorTag: s.Cfg.Publish.MinorTag,
+		},
+	})
+}
+
+// PrintPlan writes the plan as text, or as JSON when JSON=1.
+func (s *Session) PrintPlan(ctx context.Context, snapshot bool) error {
+	p, err := s.Plan(ctx, snapshot)
+	if err != nil {
+		return err
+	}
+	if s.Getenv("JSON") == "1" || s.Getenv("HOIST_JSON") == "1" {
+		enc := json.NewEncoder(s.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(p)
+	}
+	return p.WriteText(s.Out)
+}
+
+// Verify builds HEAD twice in clean clones and fails if any binary,
+// archive, SBOM, checksums file or the image index differs.
+func (s *Session) Verify(ctx context.Context) error {
+	rep, err := release.Verify(ctx, release.VerifyOptions{
+		Dir: s.Cfg.Dir,
+		Log: s.Writer("release:verify"),
+		Build: func(ctx context.Context, dir string) (map[string]string, error) {
+			c, err := NewAt(dir, s.Getenv, io.Discard)
+			if err != nil {
+				return nil, err
+			}
+			if err := c.BuildBinaries(ctx); err != nil {
+				return nil, err
+			}
+			if err := c.Package(ctx); err != nil {
+				return nil, err
+			}
+			digests := map[string]string{}
+			for _, a := range c.Arts.Filter(artifact.ByType(artifact.Binary, artifact.Archive, artifact.SBOM, artifact.Checksums)) {
+				digests[a.Path] = a.Digest
+			}
+			if !c.Cfg.Image.Skip {
+				img, err := c.BuildImage(ctx, "release:verify")
+				if err != nil {
+					return nil, err
+				}
+				digests[c.Rel(img.Layout)+" (OCI index)"] = img.Digest
+			}
+			return digests, nil
+		},
+	})
+	if rep != nil {
+		if werr := rep.WriteText(s.Out); werr != nil && err == nil {
+			err = werr
+		}
+	}
+	return err
+}
+
+// TidyCheck is the release's tidy step: go mod tidy in check mode, always.
+func TidyCheck(ctx context.Context) error {
+	s, err := Load()
+	if err != nil {
+		return err
+	}
+	return gobuild.Tidy(ctx, s.Cfg.Dir, true, s.Out)
+}
+
+// SetBump forces the bump level of this run, as BUMP does.
+func (s *Session) SetBump(level string) error {
+	if _, err := version.ParseLevel(level); err != nil {
+		return err
+	}
+	get := s.Getenv
+	s.Getenv = func(k string) string {
+		if k == "BUMP" {
+			return level
+		}
+		return get(k)
+	}
+	return nil
+}

@@ -1,0 +1,72 @@
+// Package release holds the release:* mage targets: snapshot, plan, verify
+// and an explicit-level release. It is separate from package targets only
+// because Go cannot have a function and a type both named Release in one
+// package, and mage needs the function for `release` and the type for
+// `release:*`. Import both:
+//
+//	//mage:import
+//	_ "github.com/hoistdev/hoist/targets"
+//	//mage:import
+//	_ "github.com/hoistdev/hoist/targets/release"
+package release
+
+import (
+	"context"
+
+	"github.com/magefile/mage/mg"
+
+	"github.com/hoistdev/hoist/targets"
+	"github.com/hoistdev/hoist/targets/internal/session"
+)
+
+// Release groups the release targets besides the one-command release itself.
+type Release mg.Namespace
+
+// Snapshot builds everything a release would, as <next>-snapshot.<sha>, without bump, tag or remote push.
+//
+// Binaries, archives, SBOMs, checksums, CHANGELOG.md, the image (pushed to
+// the embedded registry only) and dist/release.json. The tree may be dirty.
+func (Release) Snapshot(ctx context.Context) error {
+	s, err := session.Load()
+	if err != nil {
+		return err
+	}
+	return s.RunRelease(ctx, true, targets.ReleaseSteps())
+}
+
+// Plan prints what release would do, without side effects; JSON=1 prints JSON.
+//
+// The version and tag and why, every artifact, the image references and
+// platforms, and which steps would run or be skipped. SNAPSHOT=1 plans
+// release:snapshot instead; BUMP forces a level as it does for release.
+func (Release) Plan(ctx context.Context) error {
+	s, err := session.Load()
+	if err != nil {
+		return err
+	}
+	return s.PrintPlan(ctx, s.Getenv("SNAPSHOT") == "1")
+}
+
+// Verify builds HEAD twice in clean clones and fails if any artifact digest differs.
+//
+// Compares every binary, archive, SBOM, checksums.txt and the image index.
+// Nothing is pushed.
+func (Release) Verify(ctx context.Context) error {
+	s, err := session.Load()
+	if err != nil {
+		return err
+	}
+	return s.Verify(ctx)
+}
+
+// Level runs release with an explicit bump: major, minor, patch or prerelease.
+func (Release) Level(ctx context.Context, level string) error {
+	s, err := session.Load()
+	if err != nil {
+		return err
+	}
+	if err := s.SetBump(level); err != nil {
+		return err
+	}
+	return s.RunRelease(ctx, false, targets.ReleaseSteps())
+}
