@@ -31,7 +31,7 @@ func (Release) Snapshot(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.RunRelease(ctx, true, targets.ReleaseSteps())
+	return s.RunRelease(ctx, true, steps())
 }
 
 // Plan prints what release would do, without side effects; JSON=1 prints JSON.
@@ -68,5 +68,14 @@ func (Release) Level(ctx context.Context, level string) error {
 	if err := s.SetBump(level); err != nil {
 		return err
 	}
-	return s.RunRelease(ctx, false, targets.ReleaseSteps())
+	return s.RunRelease(ctx, false, steps())
+}
+
+// steps are the targets a release runs, the same list as in package
+// targets, whose copy is unexported so that mage lists only targets.
+func steps() session.Steps {
+	return session.Steps{
+		Tidy: session.TidyCheck, Vet: targets.Go.Vet, Test: targets.Go.Test, Build: targets.Go.Build,
+		ImageBuild: targets.Image.Build, ImagePush: targets.Image.Push,
+	}
 }

@@ -389,7 +389,7 @@ func (s *Session) PrintPlan(ctx context.Context, snapshot bool) error {
 func (s *Session) Verify(ctx context.Context) error {
 	rep, err := release.Verify(ctx, release.VerifyOptions{
 		Dir: s.Cfg.Dir,
-		Log: s.Writer("release:verify"),
+		Log: s.Out,
 		Build: func(ctx context.Context, dir string) (map[string]string, error) {
 			c, err := NewAt(dir, s.Getenv, io.Discard)
 			if err != nil {
