@@ -21,15 +21,19 @@ go tool hoist-registry -addr 127.0.0.1:5055 -data "$work/peer-registry" >/dev/nu
 sleep 2
 go tool mage image:build >/dev/null
 skopeo copy -q --dest-tls-verify=false "oci:dist/image:$(cat VERSION)" docker://127.0.0.1:5055/base:static
-export KO_DEFAULTBASEIMAGE=127.0.0.1:5055/base:static KO_BASE=127.0.0.1:5055/base:static KO_REPO=127.0.0.1:5055/ko
+export KO_DEFAULTBASEIMAGE=127.0.0.1:5055/base:static KO_DOCKER_REPO=127.0.0.1:5055/ko KO_BASE=127.0.0.1:5055/base:static KO_REPO=127.0.0.1:5055/ko
 
 echo "## go:build"
-raw_matrix='for p in linux/amd64 linux/arm64 darwin/arm64 windows/amd64; do CGO_ENABLED=0 GOOS=${p%/*} GOARCH=${p#*/} go build -trimpath -buildvcs=false -ldflags "-s -w -X main.version=0.1.0" -o /tmp/raw/${p%/*}_${p#*/}/web ./cmd/web; done'
-hf build-noop "go tool mage go:build" "MAGEFILE_HASHFAST=1 go tool mage go:build" "$raw_matrix"
-hf build-full "HOIST_FORCE=1 go tool mage go:build" "$raw_matrix"
+# The raw loop is what go:build replaces. go build caches linked binaries,
+# so a loop with unchanged flags is itself a no-op; the "full" runs stamp a
+# new date each time (as a version bump would) to force every link.
+raw_matrix='for p in linux/amd64 linux/arm64 darwin/arm64 windows/amd64; do CGO_ENABLED=0 GOOS=${p%/*} GOARCH=${p#*/} go build -trimpath -buildvcs=false -ldflags "-s -w -X main.version=0.1.0 -X main.date=$D" -o raw/${p%/*}_${p#*/}/web ./cmd/web; done'
+hf build-noop "go tool mage go:build" "MAGEFILE_HASHFAST=1 go tool mage go:build" "D=x; $raw_matrix"
+hf build-full "SOURCE_DATE_EPOCH=\$(date +%N) MAGEFILE_HASHFAST=1 go tool mage go:build" "D=\$(date +%N); $raw_matrix"
 
 echo "## image build + push (2 platforms)"
-hf image "rm -f dist/.hoist/image.json && REGISTRY=127.0.0.1:5055/hoist go tool mage image:push" \
+hf image "rm -rf dist/image dist/.hoist/image.json && REGISTRY=127.0.0.1:5055/hoist go tool mage image:push" \
+	"rm -rf dist/image dist/.hoist/image.json && REGISTRY=127.0.0.1:5055/hoist MAGEFILE_HASHFAST=1 go tool mage image:push" \
 	"ko build --bare --platform=linux/amd64,linux/arm64 ./cmd/web"
 
 echo "## release:snapshot"
