@@ -31,13 +31,21 @@ const (
 // Artifact is one produced thing. Path is slash-separated and relative to the
 // project root, so the list stays valid when the checkout moves.
 type Artifact struct {
-	Type     Type              `json:"type"`
-	Name     string            `json:"name"`
-	Path     string            `json:"path,omitempty"`
-	Platform string            `json:"platform,omitempty"`
-	Digest   string            `json:"digest,omitempty"`
-	Size     int64             `json:"size,omitempty"`
-	Extra    map[string]string `json:"extra,omitempty"`
+	// Type says what kind of artifact this is.
+	Type Type `json:"type"`
+	// Name is the logical name: a binary name, a file name or an image
+	// reference.
+	Name string `json:"name"`
+	// Path is where the artifact is on disk, if it is a file or directory.
+	Path string `json:"path,omitempty"`
+	// Platform is os/arch[/variant] for per-platform artifacts.
+	Platform string `json:"platform,omitempty"`
+	// Digest is "sha256:<hex>" of a file's bytes or of an image manifest.
+	Digest string `json:"digest,omitempty"`
+	// Size is the file size, or an image's compressed size, in bytes.
+	Size int64 `json:"size,omitempty"`
+	// Extra holds type-specific details, such as an image's base digest.
+	Extra map[string]string `json:"extra,omitempty"`
 }
 
 // Filter selects artifacts; filters passed together must all match.

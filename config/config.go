@@ -3,7 +3,9 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -155,7 +157,106 @@ func (c Config) Validate() error {
 	if c.VersionVars != nil && c.VersionVars.Empty() {
 		errs = append(errs, errors.New("VersionVars is set but names no variable: leave it nil to discover them, or name at least one"))
 	}
+	errs = append(errs, c.validateImage()...)
+	errs = append(errs, c.validatePublish()...)
 	return errors.Join(errs...)
+}
+
+// validateImage catches image settings that contradict each other or the
+// build matrix, so that they fail before go:build spends minutes, not after.
+func (c Config) validateImage() []error {
+	var errs []error
+	im := c.Image
+	if im.TZData && im.Base != "" {
+		errs = append(errs, fmt.Errorf("Image.TZData adds time zones to hoist's built-in base, but Image.Base is %q: drop TZData and use a base that ships /usr/share/zoneinfo, or clear Base", im.Base))
+	}
+	if im.Skip && len(im.Tarball) > 0 {
+		errs = append(errs, fmt.Errorf("Image.Skip is set, yet Image.Tarball (HOIST_IMAGE_TARBALL) asks for %s: unset one of them", strings.Join(im.Tarball, ", ")))
+	}
+	matrix, err := c.ParsedPlatforms()
+	if err != nil {
+		return errs // already reported by Validate
+	}
+	for _, t := range im.Tarball {
+		p, err := platform.Parse(t)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("Image.Tarball: %w", err))
+			continue
+		}
+		if p.OS != "linux" {
+			errs = append(errs, fmt.Errorf("Image.Tarball names %s, but images are linux-only: name a linux platform such as linux/amd64", t))
+			continue
+		}
+		if !slices.ContainsFunc(matrix, func(m platform.Platform) bool { return m.String() == p.String() }) {
+			errs = append(errs, fmt.Errorf("Image.Tarball names %s, which the build matrix (%s) does not build: add it to Platforms (PLATFORMS) or drop it from the tarballs", t, joinPlatforms(matrix)))
+		}
+	}
+	return errs
+}
+
+// validatePublish checks the registry settings for the mistakes people make
+// when they copy a URL or an image reference into them.
+func (c Config) validatePublish() []error {
+	var errs []error
+	p := c.Publish
+	if p.Jobs < 0 {
+		errs = append(errs, fmt.Errorf("Publish.Jobs = %d: use 0 for the default or a positive number", p.Jobs))
+	}
+	hosts := map[string]bool{}
+	for _, r := range p.Registries {
+		if err := checkRegistry(r); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		host, _, _ := strings.Cut(r, "/")
+		hosts[host] = true
+		if name, _, err := net.SplitHostPort(host); err == nil {
+			hosts[name] = true // Insecure may name the host without its port
+		}
+	}
+	if len(hosts) == 0 {
+		return errs
+	}
+	for _, h := range p.Insecure {
+		if !hosts[h] {
+			errs = append(errs, fmt.Errorf("Publish.Insecure (HOIST_INSECURE_REGISTRIES) names %s, but no entry of Registries (REGISTRY) is on that host: write the host exactly as in Registries, e.g. %s, or drop it", h, firstKey(hosts)))
+		}
+	}
+	return errs
+}
+
+// checkRegistry rejects a registry entry that is a URL or a full image
+// reference rather than a repository prefix.
+func checkRegistry(r string) error {
+	if strings.Contains(r, "://") {
+		_, rest, _ := strings.Cut(r, "://")
+		return fmt.Errorf("Registries entry %q is a URL: write it without the scheme, as %q; for plain HTTP to a non-loopback host add the host to Insecure", r, strings.TrimSuffix(rest, "/"))
+	}
+	_, path, _ := strings.Cut(r, "/")
+	if strings.ContainsAny(path, ":@") {
+		return fmt.Errorf("Registries entry %q carries a tag or digest: give the repository prefix only (such as ghcr.io/acme); hoist appends the image name and picks the tags", r)
+	}
+	if r == "" || strings.HasPrefix(r, "/") || strings.Contains(r, "//") || strings.ContainsAny(r, " \t") || path != strings.ToLower(path) {
+		return fmt.Errorf("Registries entry %q is not a repository prefix: use host[:port][/lowercase/path], such as ghcr.io/acme or localhost:5000", r)
+	}
+	return nil
+}
+
+func joinPlatforms(ps []platform.Platform) string {
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = p.String()
+	}
+	return strings.Join(names, ", ")
+}
+
+func firstKey(m map[string]bool) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys[0]
 }
 
 // Path resolves a path relative to the module root.

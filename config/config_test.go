@@ -73,6 +73,20 @@ func TestValidate(t *testing.T) {
 		{name: "dist outside", mod: func(c *Config) { c.Dist = "../out" }, want: "Dist"},
 		{name: "dist root", mod: func(c *Config) { c.Dist = "." }, want: "Dist"},
 		{name: "empty vars", mod: func(c *Config) { c.VersionVars = &project.Vars{} }, want: "VersionVars"},
+		{name: "tzdata on another base", mod: func(c *Config) { c.Image.TZData, c.Image.Base = true, "alpine:3.20" }, want: "Image.TZData"},
+		{name: "skip with tarball", mod: func(c *Config) { c.Image.Skip, c.Image.Tarball = true, []string{"linux/amd64"} }, want: "Image.Skip"},
+		{name: "tarball not built", mod: func(c *Config) { c.Platforms, c.Image.Tarball = []string{"linux/amd64"}, []string{"linux/arm64"} }, want: "does not build"},
+		{name: "tarball not linux", mod: func(c *Config) { c.Image.Tarball = []string{"darwin/arm64"} }, want: "linux-only"},
+		{name: "tarball malformed", mod: func(c *Config) { c.Image.Tarball = []string{"linux"} }, want: "Image.Tarball"},
+		{name: "publish jobs", mod: func(c *Config) { c.Publish.Jobs = -1 }, want: "Publish.Jobs"},
+		{name: "registry url", mod: func(c *Config) { c.Publish.Registries = []string{"https://ghcr.io/acme/"} }, want: `as "ghcr.io/acme"`},
+		{name: "registry tag", mod: func(c *Config) { c.Publish.Registries = []string{"ghcr.io/acme/app:latest"} }, want: "tag or digest"},
+		{name: "registry digest", mod: func(c *Config) { c.Publish.Registries = []string{"ghcr.io/acme@sha256:00"} }, want: "tag or digest"},
+		{name: "registry upper case", mod: func(c *Config) { c.Publish.Registries = []string{"ghcr.io/Acme"} }, want: "lowercase"},
+		{name: "registry empty", mod: func(c *Config) { c.Publish.Registries = []string{""} }, want: "repository prefix"},
+		{name: "insecure elsewhere", mod: func(c *Config) {
+			c.Publish.Registries, c.Publish.Insecure = []string{"10.0.0.5:5000/team"}, []string{"10.0.0.6:5000"}
+		}, want: "10.0.0.5"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -92,5 +106,37 @@ func TestPath(t *testing.T) {
 	}
 	if got := c.Path("/abs"); got != "/abs" {
 		t.Errorf("Path(/abs) = %q", got)
+	}
+}
+
+func TestValidateAccepts(t *testing.T) {
+	tests := []struct {
+		name string
+		mod  func(*Config)
+	}{
+		{name: "tzdata on built-in base", mod: func(c *Config) { c.Image.TZData = true }},
+		{name: "tarball in default matrix", mod: func(c *Config) { c.Image.Tarball = []string{"linux/arm64"} }},
+		{name: "variant tarball", mod: func(c *Config) {
+			c.Platforms, c.Image.Tarball = []string{"linux/arm/v7", "linux/amd64"}, []string{"linux/arm/v7"}
+		}},
+		{name: "registries with ports and paths", mod: func(c *Config) {
+			c.Publish.Registries = []string{"localhost:5000", "ghcr.io/acme", "registry.example.com:5000/team/sub"}
+		}},
+		{name: "insecure host with port", mod: func(c *Config) {
+			c.Publish.Registries, c.Publish.Insecure = []string{"10.0.0.5:5000/team"}, []string{"10.0.0.5:5000"}
+		}},
+		{name: "insecure host without port", mod: func(c *Config) {
+			c.Publish.Registries, c.Publish.Insecure = []string{"10.0.0.5:5000/team"}, []string{"10.0.0.5"}
+		}},
+		{name: "insecure with the embedded registry", mod: func(c *Config) { c.Publish.Insecure = []string{"10.0.0.5"} }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Defaults()
+			tt.mod(&c)
+			if err := c.Validate(); err != nil {
+				t.Errorf("Validate() = %v, want nil", err)
+			}
+		})
 	}
 }

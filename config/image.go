@@ -37,7 +37,13 @@ type Image struct {
 	// Source is org.opencontainers.image.source. Default: https://<module
 	// path> for modules hosted on github.com, gitlab.com or bitbucket.org.
 	Source string
-	// Files are extra files or directory trees, such as a static ui/ folder.
+	// Files are extra files or directory trees, such as a static ui/ folder,
+	// each with its destination, mode and owner. Default (nil): the
+	// module-root directories ui/, web/, static/ and public/ that exist and
+	// hold neither Go code nor frontend sources (package.json,
+	// node_modules), each copied to <WorkDir>/<dir>, root-owned and
+	// read-only, so that relative paths resolve as in a checkout. Setting
+	// Files replaces that discovery; an empty, non-nil slice ships none.
 	Files []image.File
 	// Dirs are extra directories, such as a writable data dir.
 	Dirs []image.Dir

@@ -27,9 +27,12 @@ import (
 
 // Stamp is what a build writes into the binary's variables.
 type Stamp struct {
-	Version string    `json:"version"`
-	Commit  string    `json:"commit"`
-	Date    time.Time `json:"date"`
+	// Version is the release version, e.g. 1.2.3.
+	Version string `json:"version"`
+	// Commit is the full commit hash the binary is built from.
+	Commit string `json:"commit"`
+	// Date is the build date: the commit time, never the wall clock.
+	Date time.Time `json:"date"`
 }
 
 // Result describes one binary after Build.
@@ -363,8 +366,10 @@ func (o *options) goBuild(ctx context.Context, dir string, env, args []string) e
 	return nil
 }
 
+// goVersion identifies the toolchain and the go env settings that change
+// its output without appearing in the build arguments.
 func (o *options) goVersion(ctx context.Context, dir string) (string, error) {
-	cmd := exec.CommandContext(ctx, o.gobin, "env", "GOVERSION")
+	cmd := exec.CommandContext(ctx, o.gobin, "env", "GOVERSION", "GOEXPERIMENT", "GOFIPS140", "GOTOOLCHAIN")
 	cmd.Dir = dir
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -372,7 +377,14 @@ func (o *options) goVersion(ctx context.Context, dir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("ask %s for its version: %w: %s", o.gobin, err, strings.TrimSpace(stderr.String()))
 	}
-	return strings.TrimSpace(string(out)), nil
+	f := strings.Split(strings.TrimSpace(string(out)), "\n")
+	v := f[0]
+	for i, k := range []string{"GOEXPERIMENT", "GOFIPS140", "GOTOOLCHAIN"} {
+		if i+1 < len(f) && f[i+1] != "" && !(k == "GOFIPS140" && f[i+1] == "off") && !(k == "GOTOOLCHAIN" && f[i+1] == "auto") {
+			v += " " + k + "=" + f[i+1]
+		}
+	}
+	return v, nil
 }
 
 // changed names the first input that differs between two records, or ""

@@ -179,20 +179,29 @@ func TestBuildRebuildReasons(t *testing.T) {
 	}
 }
 
+// TestBuildReproducible builds the same module from two copies at
+// different paths: -trimpath and the fixed stamp must give the same bytes.
 func TestBuildReproducible(t *testing.T) {
-	proj := newModule(t)
+	first := newModule(t)
+	second := t.TempDir()
+	if err := os.CopyFS(second, os.DirFS(first.Root)); err != nil {
+		t.Fatal(err)
+	}
+	other, err := project.Discover(second)
+	if err != nil {
+		t.Fatal(err)
+	}
 	linux := platform.Platform{OS: "linux", Arch: "amd64"}
 	var sums []string
-	for range 2 {
-		dist := t.TempDir()
-		res, err := Build(t.Context(), proj, append(stampOpts(proj, "2.0.0"), WithPlatforms(linux), WithDist(dist))...)
+	for _, proj := range []*project.Project{first, other} {
+		res, err := Build(t.Context(), proj, append(stampOpts(proj, "2.0.0"), WithPlatforms(linux), WithDist(t.TempDir()))...)
 		if err != nil {
 			t.Fatal(err)
 		}
 		sums = append(sums, res[0].SHA256)
 	}
 	if sums[0] != sums[1] {
-		t.Errorf("two clean builds differ: %s vs %s", sums[0], sums[1])
+		t.Errorf("builds from %s and %s differ: %s vs %s", first.Root, second, sums[0], sums[1])
 	}
 }
 

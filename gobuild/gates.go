@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -88,9 +89,12 @@ type TestOptions struct {
 
 // Coverage is the statement coverage of one package.
 type Coverage struct {
-	Package    string
+	// Package is the import path, or "total".
+	Package string
+	// Statements counts the package's statements.
 	Statements int
-	Covered    int
+	// Covered counts the statements the tests ran.
+	Covered int
 }
 
 // Percent returns the coverage in percent; a package with no statements
@@ -123,7 +127,7 @@ func Test(ctx context.Context, dir string, w io.Writer, opts TestOptions) (total
 	args = append(args, "-cover", "-covermode=atomic", "-coverprofile="+opts.Profile)
 	args = append(args, opts.Args...)
 	args = append(args, pkgs...)
-	if err := os.MkdirAll(path.Dir(opts.Profile), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(opts.Profile), 0o755); err != nil {
 		return total, fmt.Errorf("test: %w", err)
 	}
 	cmd := exec.CommandContext(ctx, "go", args...)

@@ -49,9 +49,11 @@ type PlatformImage struct {
 	// Size is what a registry stores for this image: the compressed layers
 	// (base layers included), the config and the manifest, in bytes.
 	Size int64
-	// BaseName and BaseDigest identify the platform's base image, as in
-	// its base.name and base.digest annotations.
-	BaseName   string
+	// BaseName names the platform's base image, as in its base.name
+	// annotation.
+	BaseName string
+	// BaseDigest is the base image's digest, as in its base.digest
+	// annotation.
 	BaseDigest v1.Hash
 }
 

@@ -12,8 +12,12 @@ import (
 // Platform is one build target: an operating system, an architecture and an
 // optional variant. The zero value is not a valid platform.
 type Platform struct {
-	OS      string `json:"os"`
-	Arch    string `json:"arch"`
+	// OS is GOOS, e.g. linux.
+	OS string `json:"os"`
+	// Arch is GOARCH, e.g. arm64.
+	Arch string `json:"arch"`
+	// Variant is the GOARM/GOAMD64/GOARM64 level, e.g. v7; empty for the
+	// toolchain's default.
 	Variant string `json:"variant,omitempty"`
 }
 

@@ -14,9 +14,12 @@ import (
 // Vars names the package variables a build stamps with -X, as full symbols:
 // "main.version" or "example.com/x/pkg/version.REVISION".
 type Vars struct {
+	// Version lists the variables that receive the release version.
 	Version []string `json:"version,omitempty"`
-	Commit  []string `json:"commit,omitempty"`
-	Date    []string `json:"date,omitempty"`
+	// Commit lists the variables that receive the commit hash.
+	Commit []string `json:"commit,omitempty"`
+	// Date lists the variables that receive the build date (RFC 3339).
+	Date []string `json:"date,omitempty"`
 }
 
 // Empty reports whether no variable was found or configured.

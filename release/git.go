@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 )
@@ -12,7 +13,18 @@ import (
 // git runs one git command in dir and returns its trimmed standard output.
 // The error carries git's stderr, which usually names the problem.
 func git(ctx context.Context, dir string, args ...string) (string, error) {
+	return gitIn(ctx, dir, nil, nil, args...)
+}
+
+// gitIn is git with extra environment variables and standard input.
+func gitIn(ctx context.Context, dir string, env []string, stdin []byte, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout = &stdout
 	cmd.Stderr = &stderr

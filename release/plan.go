@@ -34,6 +34,9 @@ type PlanOptions struct {
 	// Snapshot plans a release:snapshot: no bump, commit, tag or remote
 	// push, and a snapshot version.
 	Snapshot bool
+	// SnapshotChecks runs the tidy, vet and test gates in a snapshot too
+	// (HOIST_SNAPSHOT_CHECKS=1). Default: snapshots skip them.
+	SnapshotChecks bool
 	// ShortCommit is HEAD's abbreviated hash; it names snapshot versions.
 	ShortCommit string
 	// Project names the archives and is the default image name. Required.
@@ -292,16 +295,23 @@ func BuildPlan(o PlanOptions) (*Plan, error) {
 	} else {
 		step("preflight", true, "checks the git identity, a clean tree, the branch, the tags and the version; the registry is checked before anything is built")
 	}
-	step("tidy", true, "go.mod and go.sum must already be tidy")
-	step("vet", true, "go vet")
-	step("test", true, "go test with the coverage gate")
+	gates := !o.Snapshot || o.SnapshotChecks
+	gateWhy := func(why string) string {
+		if gates {
+			return why
+		}
+		return "snapshots skip the gates; HOIST_SNAPSHOT_CHECKS=1 runs them"
+	}
+	step("tidy", gates, "%s", gateWhy("go.mod and go.sum must already be tidy"))
+	step("vet", gates, "%s", gateWhy("go vet"))
+	step("test", gates, "%s", gateWhy("go test with the coverage gate"))
 	switch {
 	case o.Snapshot:
-		step("bump", false, "snapshot: VERSION stays %s; the build is called %s", d.Current, p.Version)
+		step("version", false, "snapshot: VERSION stays %s; the build is called %s", d.Current, p.Version)
 	case d.Next.Equal(d.Current):
-		step("bump", false, "VERSION already holds %s, which no tag has yet: released as is", d.Current)
+		step("version", true, "VERSION already holds %s, which no tag has yet: released as is, from HEAD", d.Current)
 	default:
-		step("bump", true, "VERSION %s -> %s (%s)", d.Current, d.Next, d.Level)
+		step("version", true, "VERSION %s -> %s (%s), in a release commit that stays off the branch until the tag step", d.Current, d.Next, d.Level)
 	}
 	step("build", true, "%s x %s with version %s", count(len(o.Binaries), "binary", "binaries"), count(len(o.Platforms), "platform", "platforms"), p.Version)
 	step("package", true, "archives, SBOMs and %s; skipped at run time when nothing changed", ChecksumsFile)
@@ -311,7 +321,8 @@ func BuildPlan(o PlanOptions) (*Plan, error) {
 	if o.Snapshot {
 		step("tag", false, "snapshot: no commit and no tag")
 	} else {
-		step("tag", true, "commit VERSION as \"release: %s\" and create the annotated tag %s, after every push succeeded", d.Tag, d.Tag)
+		step("tag", true, "move the branch to the release commit (\"release: %s\") and create the annotated tag %s, after every push succeeded", d.Tag, d.Tag)
+		step("image tags", imageRun, "point %s at the pushed index only once the git tag exists", strings.Join(Tags(v, img.Latest, img.MinorTag), ", "))
 	}
 	step("manifest", true, "records every artifact, image digest and stage time")
 

@@ -8,7 +8,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/Masterminds/semver/v3"
 
@@ -33,6 +35,9 @@ type Txn struct {
 	tag     string // the tag this Txn created, if any
 	tagObj  string // what the tag pointed at when created
 	written bool   // SetVersion ran
+	// prepared is the release commit Prepare wrote to the object store,
+	// which no ref points at until Finish.
+	prepared string
 }
 
 // Begin starts a release transaction in the module root dir for the
@@ -89,16 +94,90 @@ func (t *Txn) SetVersion(v *semver.Version) error {
 	return nil
 }
 
-// Finish records the release in git: it commits VERSION with the message
-// "release: <tagName>" when the file changed (a version released as is needs
-// no commit) and creates the annotated tag tagName with tagMessage on the
-// result. It returns the commit the tag points at. When it fails half-way,
-// Rollback still undoes whatever part succeeded.
+// Prepare writes the release commit, HEAD's tree with VERSION set to v,
+// into git's object store without moving any ref or touching the work tree
+// or the index, and returns it with its commit time. The build stamps that
+// commit and time, so that the binaries, the image and the tag all name the
+// same commit and checking out the tag rebuilds the same bytes; Finish then
+// moves the branch to it. When VERSION already holds v (a version released
+// as is) the release commit is HEAD itself. Until Finish, nothing in the
+// repository has changed: an interrupted release leaves only an unreachable
+// object that git gc removes.
+func (t *Txn) Prepare(ctx context.Context, v *semver.Version, tagName string) (string, time.Time, error) {
+	content := []byte(v.String() + "\n")
+	commit := t.head
+	if !bytes.Equal(bytes.TrimRight(t.orig, "\r\n"), bytes.TrimRight(content, "\n")) {
+		c, err := t.writeCommit(ctx, content, "release: "+tagName)
+		if err != nil {
+			return "", time.Time{}, fmt.Errorf("prepare release %s: %w", tagName, err)
+		}
+		commit = c
+		t.prepared = c
+	}
+	ct, err := git(ctx, t.dir, "log", "-1", "--format=%ct", commit)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("prepare release %s: %w", tagName, err)
+	}
+	sec, err := strconv.ParseInt(ct, 10, 64)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("prepare release %s: commit time %q: %w", tagName, ct, err)
+	}
+	return commit, time.Unix(sec, 0).UTC(), nil
+}
+
+// writeCommit stores a commit whose tree is HEAD's with VERSION replaced by
+// content, using a private index so that the user's index stays as it is.
+func (t *Txn) writeCommit(ctx context.Context, content []byte, message string) (string, error) {
+	blob, err := gitIn(ctx, t.dir, nil, content, "hash-object", "-w", "--stdin")
+	if err != nil {
+		return "", err
+	}
+	mode := "100644"
+	if entry, err := git(ctx, t.dir, "ls-tree", t.head, "--", t.rel); err == nil && strings.HasPrefix(entry, "100755") {
+		mode = "100755"
+	}
+	idx, err := os.CreateTemp("", "hoist-release-index-*")
+	if err != nil {
+		return "", err
+	}
+	idx.Close()
+	defer os.Remove(idx.Name())
+	env := []string{"GIT_INDEX_FILE=" + idx.Name()}
+	if _, err := gitIn(ctx, t.dir, env, nil, "read-tree", t.head); err != nil {
+		return "", err
+	}
+	if _, err := gitIn(ctx, t.dir, env, nil, "update-index", "--add", "--cacheinfo", mode+","+blob+","+t.rel); err != nil {
+		return "", err
+	}
+	tree, err := gitIn(ctx, t.dir, env, nil, "write-tree")
+	if err != nil {
+		return "", err
+	}
+	return gitIn(ctx, t.dir, nil, nil, "commit-tree", tree, "-p", t.head, "-m", message)
+}
+
+// Finish records the release in git: it moves the branch to the commit
+// Prepare wrote (or, without Prepare, commits VERSION with the message
+// "release: <tagName>" when the file changed; a version released as is
+// needs no commit), updates VERSION in the work tree and index, and creates
+// the annotated tag tagName with tagMessage on the result. It returns the
+// commit the tag points at. When it fails half-way, Rollback still undoes
+// whatever part succeeded.
 func (t *Txn) Finish(ctx context.Context, tagName, tagMessage string) (string, error) {
 	if t.tag != "" {
 		return "", fmt.Errorf("finish release %s: this transaction already created tag %s", tagName, t.tag)
 	}
 	target := t.head
+	if t.prepared != "" && t.commit == "" {
+		// Compare-and-swap: refuse if someone committed since Begin.
+		if _, err := git(ctx, t.dir, "update-ref", "-m", "release: "+tagName, "HEAD", t.prepared, t.head); err != nil {
+			return "", fmt.Errorf("finish release %s: move the branch to the release commit (did HEAD move during the release?): %w", tagName, err)
+		}
+		t.commit, t.written = t.prepared, true
+		if _, err := git(ctx, t.dir, "checkout", t.prepared, "--", t.rel); err != nil {
+			return "", fmt.Errorf("finish release %s: write %s: %w", tagName, t.rel, err)
+		}
+	}
 	if t.commit != "" {
 		target = t.commit
 	} else {

@@ -42,9 +42,10 @@ type VerifyReport struct {
 type VerifyEntry struct {
 	// Path is the artifact's path relative to the module root.
 	Path string `json:"path"`
-	// First and Second are the digests from each build; empty when that
-	// build did not produce the artifact.
-	First  string `json:"first"`
+	// First is the digest from the first build; empty when that build did
+	// not produce the artifact.
+	First string `json:"first"`
+	// Second is the digest from the second build, likewise.
 	Second string `json:"second"`
 	// Identical is true when both builds produced the same digest.
 	Identical bool `json:"identical"`

@@ -15,7 +15,9 @@ type Image mg.Namespace
 //
 // No Docker daemon and no second compile: the linux binaries from go:build
 // go onto hoist's built-in static base (CA certificates, nonroot user 65532,
-// /tmp) or the configured base. Prints the index digest and each
+// /tmp) or the configured base, with the asset directories ui/, web/,
+// static/ and public/ (when they hold no code) under the working directory
+// unless Image.Files says otherwise. Prints the index digest and each
 // platform's digest and compressed size, and records them in
 // dist/artifacts.json. Env: HOIST_IMAGE_TARBALL=linux/amd64 also writes a
 // docker-loadable tarball.

@@ -14,7 +14,7 @@ import (
 // MAJOR.MINOR and latest when configured) move only after everything is
 // there. Only missing blobs are uploaded. Run alone in a CI job it uses
 // dist/image and dist/artifacts.json from an earlier image:build instead of
-// rebuilding. With no registry configured it pushes to hoist's embedded
+// rebuilding when the binaries are not there. With no registry configured it pushes to hoist's embedded
 // registry and verifies the push by pulling it back.
 // Env: REGISTRY (comma-separated repository prefixes, e.g. ghcr.io/acme),
 // HOIST_INSECURE_REGISTRIES.
@@ -27,10 +27,10 @@ func (Image) Push(ctx context.Context) error {
 		s.Logf("image:push", "skipped: Image.Skip is set")
 		return nil
 	}
-	if !s.HasImage(ctx) {
-		mg.CtxDeps(ctx, Image.Build)
+	if s.HasImage(ctx) && !s.HasBinaries() {
+		s.Logf("image:push", "using the image built earlier in %s (the binaries are not here to rebuild it)", s.Rel(s.Dist("image")))
 	} else {
-		s.Logf("image:push", "using the image built earlier in %s", s.Rel(s.Dist("image")))
+		mg.CtxDeps(ctx, Image.Build)
 	}
 	_, err = s.PushImage(ctx, "image:push")
 	return err

@@ -40,7 +40,7 @@ func (Registry) Serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	opts := []registry.Option{registry.WithAddr(addr), registry.WithDataDir(data), registry.WithDir(s.Cfg.Dir), registry.WithLogWriter(os.Stderr)}
+	opts := []registry.Option{registry.WithAddr(addr), registry.WithDataDir(data), registry.WithDir(s.RegistryDir()), registry.WithLogWriter(os.Stderr)}
 	if len(s.Cfg.Publish.EmbeddedCommand) > 0 {
 		opts = append(opts, registry.WithCommand(s.Cfg.Publish.EmbeddedCommand...))
 	}
@@ -50,13 +50,13 @@ func (Registry) Serve(ctx context.Context) error {
 		return fmt.Errorf("the embedded registry is already serving %s at http://%s (pid %d): use it, or stop it first", inUse.DataDir, inUse.Host, inUse.PID)
 	}
 	if err != nil {
-		return err
+		return fmt.Errorf("%w%s", err, s.RegistryToolHint())
 	}
 	s.Logf("registry:serve", "serving http://%s from %s; interrupt to stop", proc.Host(), proc.DataDir())
 	select {
 	case <-ctx.Done():
 	case <-proc.Done():
-		return fmt.Errorf("the embedded registry exited unexpectedly")
+		return fmt.Errorf("the embedded registry exited unexpectedly: %w", errors.Join(proc.Stop(context.WithoutCancel(ctx)), errors.New("rerun with the log above; is the port free?")))
 	}
 	return proc.Stop(context.WithoutCancel(ctx))
 }

@@ -1,13 +1,3 @@
-// Package release holds the release:* mage targets: snapshot, plan, verify
-// and an explicit-level release. It is separate from package targets only
-// because Go cannot have a function and a type both named Release in one
-// package, and mage needs the function for `release` and the type for
-// `release:*`. Import both:
-//
-//	//mage:import
-//	_ "github.com/hoistdev/hoist/targets"
-//	//mage:import
-//	_ "github.com/hoistdev/hoist/targets/release"
 package release
 
 import (
@@ -71,11 +61,8 @@ func (Release) Level(ctx context.Context, level string) error {
 	return s.RunRelease(ctx, false, steps())
 }
 
-// steps are the targets a release runs, the same list as in package
+// steps are the gates a release runs, the same list as in package
 // targets, whose copy is unexported so that mage lists only targets.
 func steps() session.Steps {
-	return session.Steps{
-		Tidy: session.TidyCheck, Vet: targets.Go.Vet, Test: targets.Go.Test, Build: targets.Go.Build,
-		ImageBuild: targets.Image.Build, ImagePush: targets.Image.Push,
-	}
+	return session.Steps{Tidy: session.TidyCheck, Vet: targets.Go.Vet, Test: targets.Go.Test}
 }

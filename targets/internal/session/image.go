@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 
@@ -76,11 +77,17 @@ func (s *Session) imageSource() string {
 
 // ImageOutcome is what BuildImage produced or found up to date.
 type ImageOutcome struct {
-	Digest   string
-	Layout   string
-	RefName  string
-	Skipped  bool
-	Images   []artifact.Artifact
+	// Digest is the index digest.
+	Digest string
+	// Layout is the OCI layout directory holding the index.
+	Layout string
+	// RefName is the index's ref name in the layout: the version.
+	RefName string
+	// Skipped is true when the inputs matched the last build.
+	Skipped bool
+	// Images are the per-platform images built (empty when skipped).
+	Images []artifact.Artifact
+	// Tarballs are the docker-loadable tarballs written.
 	Tarballs []string
 }
 
@@ -138,6 +145,12 @@ func (s *Session) BuildImage(ctx context.Context, target string) (*ImageOutcome,
 		Source: s.imageSource(), Title: s.ImageName(), Files: ic.Files, Dirs: ic.Dirs,
 		Healthcheck: ic.Healthcheck, Created: rev.Time, TZData: ic.TZData,
 	}
+	if ic.Files == nil {
+		if cfg.Files, err = s.staticFiles(target); err != nil {
+			return nil, err
+		}
+	}
+	cfg.Files = slices.Clone(cfg.Files) // resolved below without touching s.Cfg
 	for i, f := range cfg.Files {
 		cfg.Files[i].Src = s.Cfg.Path(f.Src)
 	}
@@ -148,7 +161,7 @@ func (s *Session) BuildImage(ctx context.Context, target string) (*ImageOutcome,
 		return nil, err
 	}
 	recPath := s.Dist(".hoist", "image.json")
-	if rec, err := readImageRecord(recPath); err == nil && rec.Key == key && s.layoutHolds(ctx, layout, refName, rec.Digest) {
+	if rec, err := readImageRecord(recPath); err == nil && key != "" && rec.Key == key && s.Getenv("HOIST_FORCE") != "1" && s.layoutHolds(ctx, layout, refName, rec.Digest) {
 		s.Logf(target, "skipped: up to date (index %s; binaries, config and version unchanged)", rec.Digest)
 		return &ImageOutcome{Digest: rec.Digest, Layout: layout, RefName: refName, Skipped: true}, nil
 	}
@@ -210,7 +223,18 @@ func (s *Session) layoutHolds(ctx context.Context, dir, ref, digest string) bool
 	return err == nil && d.String() == digest
 }
 
+// imageKey hashes everything the image is made of. It is "" (never skip)
+// when the base is a tag or an OCI layout, whose content can change under
+// the same name; the built-in base is keyed on the pinned CA bundle version
+// and a digest-pinned base on its digest.
 func imageKey(bins []image.Binary, cfg image.Config, tarballs []string) (string, error) {
+	base := cfg.Base
+	switch {
+	case base == "":
+		base = "builtin " + caBundleVersion()
+	case !strings.Contains(base, "@sha256:"):
+		return "", nil
+	}
 	type binKey struct {
 		Name, Platform, SHA256 string
 	}
@@ -222,12 +246,18 @@ func imageKey(bins []image.Binary, cfg image.Config, tarballs []string) (string,
 		}
 		bk = append(bk, binKey{b.Name, platformString(b.Platform), sum})
 	}
+	files, err := filesDigest(cfg.Files)
+	if err != nil {
+		return "", err
+	}
 	data, err := json.Marshal(struct {
 		Bins     []binKey
 		Cfg      image.Config
+		Files    string
 		Tarballs []string
+		Base     string
 		Format   int
-	}{bk, cfg, tarballs, 1})
+	}{bk, cfg, files, tarballs, base, 2})
 	if err != nil {
 		return "", fmt.Errorf("image key: %w", err)
 	}
@@ -283,4 +313,32 @@ func (s *Session) HasImage(ctx context.Context) bool {
 		}
 	}
 	return false
+}
+
+// caBundleVersion is the version of the module the built-in base takes its
+// CA certificates from, as linked into this binary.
+func caBundleVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	for _, d := range bi.Deps {
+		if d.Path == "golang.org/x/crypto/x509roots/fallback" {
+			return d.Version
+		}
+	}
+	return "unknown"
+}
+
+// HasBinaries reports whether the binaries the artifact list names are on
+// disk, which means image:push should rebuild the image from them (a no-op
+// when nothing changed) rather than trust an image built earlier.
+func (s *Session) HasBinaries() bool {
+	bins := s.Arts.Filter(artifact.ByType(artifact.Binary))
+	for _, b := range bins {
+		if _, err := os.Stat(s.Cfg.Path(b.Path)); err != nil {
+			return false
+		}
+	}
+	return len(bins) > 0
 }

@@ -89,6 +89,7 @@ func (s *Session) CheckRegistries(ctx context.Context) error {
 // Embedded is a handle on the embedded registry, started by this run or
 // already serving the same data directory.
 type Embedded struct {
+	// Host is the registry's host:port.
 	Host string
 	proc *registry.Process
 }
@@ -109,7 +110,7 @@ func (s *Session) StartEmbedded(ctx context.Context) (*Embedded, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := []registry.Option{registry.WithDataDir(data), registry.WithDir(s.Cfg.Dir), registry.WithAddr("127.0.0.1:0")}
+	opts := []registry.Option{registry.WithDataDir(data), registry.WithDir(s.RegistryDir()), registry.WithAddr("127.0.0.1:0")}
 	if len(s.Cfg.Publish.EmbeddedCommand) > 0 {
 		opts = append(opts, registry.WithCommand(s.Cfg.Publish.EmbeddedCommand...))
 	}
@@ -119,7 +120,7 @@ func (s *Session) StartEmbedded(ctx context.Context) (*Embedded, error) {
 		return &Embedded{Host: inUse.Host}, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("no registry configured, and the embedded one did not start: %w", err)
+		return nil, fmt.Errorf("no registry configured, and the embedded one did not start: %w%s", err, s.RegistryToolHint())
 	}
 	return &Embedded{Host: proc.Host(), proc: proc}, nil
 }
@@ -141,18 +142,16 @@ func (s *Session) PushImage(ctx context.Context, target string) ([]publish.Resul
 	if err != nil {
 		return nil, err
 	}
-	layout := s.Dist("image")
-	idx, err := image.ReadLayout(ctx, layout, ver.String())
-	if err != nil {
-		return nil, fmt.Errorf("read the image built for %s: %w (run image:build first)", ver, err)
-	}
 	tags := s.ImageTags(ver)
 	repos := s.Repositories()
 	if r, _ := s.current(); r != nil && r.snapshot {
 		repos = nil // a snapshot never leaves the machine
 	}
-	var emb *Embedded
 	if len(repos) == 0 {
+		idx, err := s.readImage(ctx)
+		if err != nil {
+			return nil, err
+		}
 		held, err := s.embeddedHolds(idx, tags)
 		if err != nil {
 			return nil, err
@@ -162,52 +161,135 @@ func (s *Session) PushImage(ctx context.Context, target string) ([]publish.Resul
 			s.Arts.Replace(artifact.ImagePush, held...)
 			return nil, s.SaveArtifacts()
 		}
-		if emb, err = s.StartEmbedded(ctx); err != nil {
+	}
+	p, err := s.pushIndex(ctx, target, repos, tags)
+	if p != nil && p.emb != nil {
+		defer p.emb.Stop(context.WithoutCancel(ctx))
+	}
+	if err != nil {
+		return p.results(), err
+	}
+	s.Arts.Replace(artifact.ImagePush, p.pushed...)
+	return p.results(), s.SaveArtifacts()
+}
+
+// pushed is the outcome of pushIndex: where the index went and, when the
+// embedded registry received it, the running registry.
+type pushed struct {
+	res    []publish.Result
+	emb    *Embedded
+	repos  []string
+	digest string
+	pushed []artifact.Artifact
+}
+
+func (p *pushed) results() []publish.Result {
+	if p == nil {
+		return nil
+	}
+	return p.res
+}
+
+func (s *Session) readImage(ctx context.Context) (v1.ImageIndex, error) {
+	ver, err := s.Version()
+	if err != nil {
+		return nil, err
+	}
+	idx, err := image.ReadLayout(ctx, s.Dist("image"), ver.String())
+	if err != nil {
+		return nil, fmt.Errorf("read the image built for %s: %w (run image:build first)", ver, err)
+	}
+	return idx, nil
+}
+
+// pushIndex pushes dist/image to repos, or to the embedded registry (left
+// running for the caller to stop) when repos is empty. With no tags it
+// pushes by digest only, the first half of a release's push.
+func (s *Session) pushIndex(ctx context.Context, target string, repos, tags []string) (*pushed, error) {
+	idx, err := s.readImage(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := &pushed{repos: repos}
+	if len(repos) == 0 {
+		if p.emb, err = s.StartEmbedded(ctx); err != nil {
 			return nil, err
 		}
-		defer emb.Stop(context.WithoutCancel(ctx))
-		repos = []string{emb.Host + "/" + s.ImageName()}
-		s.Logf(target, "no registry configured: pushing to the embedded registry at %s", emb.Host)
+		p.repos = []string{p.emb.Host + "/" + s.ImageName()}
+		s.Logf(target, "no registry configured: pushing to the embedded registry at %s", p.emb.Host)
 	}
-	dests := make([]publish.Destination, len(repos))
-	for i, r := range repos {
+	dests := make([]publish.Destination, len(p.repos))
+	for i, r := range p.repos {
 		dests[i] = publish.Destination{Repository: r, Tags: tags}
 	}
 	start := time.Now()
-	results, err := publish.Push(ctx, idx, dests, s.publishOptions(target)...)
-	var pushed []artifact.Artifact
-	for _, r := range results {
+	p.res, err = publish.Push(ctx, idx, dests, s.publishOptions(target)...)
+	for _, r := range p.res {
 		if r.Err != nil {
 			s.Logf(target, "%s: failed: %v", r.Repository, r.Err)
 			continue
 		}
+		p.digest = r.Digest.String()
 		s.Logf(target, "%s: %d blobs uploaded (%s), %d already there", r.Repository, r.BlobsUploaded, humanBytes(r.BytesUploaded), r.BlobsSkipped)
 		for _, ref := range r.Refs {
 			s.Logf(target, "  pushed %s", ref)
-			if emb == nil {
-				pushed = append(pushed, artifact.Artifact{Type: artifact.ImagePush, Name: ref, Digest: r.Digest.String()})
+			if p.emb == nil {
+				p.pushed = append(p.pushed, artifact.Artifact{Type: artifact.ImagePush, Name: ref, Digest: r.Digest.String()})
 			}
 		}
-		if emb != nil {
-			pushed = s.embeddedRefs(r.Digest.String(), tags)
-			s.Logf(target, "  registry:serve serves it as %s", strings.Join(refNames(pushed[1:]), ", "))
+		if p.emb != nil {
+			p.pushed = s.embeddedRefs(r.Digest.String(), tags)
+			if len(tags) > 0 {
+				s.Logf(target, "  registry:serve serves it as %s", strings.Join(refNames(p.pushed[1:]), ", "))
+			}
 		}
 	}
 	if err != nil {
-		return results, err
+		return p, err
 	}
-	if emb != nil {
-		for _, r := range results {
+	if p.emb != nil {
+		for _, r := range p.res {
 			ref := r.Repository + "@" + r.Digest.String()
 			if err := publish.Verify(ctx, ref, s.publishOptions(target)...); err != nil {
-				return results, fmt.Errorf("verify the push by pulling it back: %w", err)
+				return p, fmt.Errorf("verify the push by pulling it back: %w", err)
 			}
 			s.Logf(target, "verified %s by pulling it back", ref)
 		}
 	}
 	s.Logf(target, "done in %s", time.Since(start).Round(time.Millisecond))
-	s.Arts.Replace(artifact.ImagePush, pushed...)
-	return results, s.SaveArtifacts()
+	return p, nil
+}
+
+// tagPushed moves the release's tags in every destination pushIndex
+// reached, only once the git tag exists. On failure it puts back every tag
+// it moved; the states it returns let a later failure do the same.
+func (s *Session) tagPushed(ctx context.Context, target string, p *pushed, tags []string) ([]publish.TagState, error) {
+	var states []publish.TagState
+	for _, repo := range p.repos {
+		st, err := publish.Tag(ctx, repo, p.digest, tags, s.publishOptions(target)...)
+		states = append(states, st...)
+		if err != nil {
+			if uerr := publish.Untag(context.WithoutCancel(ctx), states, s.publishOptions(target)...); uerr != nil {
+				err = fmt.Errorf("%w; and putting the tags back failed: %v", err, uerr)
+			}
+			return nil, err
+		}
+		for _, t := range tags {
+			s.Logf(target, "tagged %s:%s", repo, t)
+		}
+	}
+	refs := p.pushed
+	if p.emb != nil {
+		refs = s.embeddedRefs(p.digest, tags)
+	} else {
+		for _, repo := range p.repos {
+			for _, t := range tags {
+				refs = append(refs, artifact.Artifact{Type: artifact.ImagePush, Name: repo + ":" + t, Digest: p.digest})
+			}
+		}
+	}
+	s.Arts.Replace(artifact.ImagePush, refs...)
+	return states, s.SaveArtifacts()
 }
 
 // embeddedAddr is the address registry:serve listens on, which names the

@@ -12,14 +12,19 @@ import (
 
 	"github.com/hoistdev/hoist/artifact"
 	"github.com/hoistdev/hoist/gobuild"
+	"github.com/hoistdev/hoist/project"
+	"github.com/hoistdev/hoist/publish"
 	"github.com/hoistdev/hoist/release"
 	"github.com/hoistdev/hoist/version"
 )
 
-// Steps are the targets a release runs as mage dependencies. The targets
-// package fills it in, since this package cannot import it.
+// Steps are the gate targets a release runs as mage dependencies: the same
+// functions as go:tidy (check mode), go:vet and go:test, so a gate that
+// already ran in the process is not run twice. The targets package fills
+// it in, since this package cannot import it. The fields are any because
+// mage takes both functions and namespace method expressions.
 type Steps struct {
-	Tidy, Vet, Test, Build, ImageBuild, ImagePush any
+	Tidy, Vet, Test any
 }
 
 // run is the state of one release or snapshot in this process.
@@ -28,17 +33,25 @@ type run struct {
 	decision version.Decision
 	txn      *release.Txn
 	rec      *release.Recorder
+	push     *pushed
+	tagged   []publish.TagState
 }
 
 // RunRelease runs the release pipeline, each step a mage dependency that
-// runs once: preflight, tidy check, vet, test, bump, build, package, image,
-// push, then the commit and tag, and finally dist/release.json. Nothing is
-// committed or tagged until every artifact is built and pushed; on any
-// failure VERSION, HEAD and the tags are put back as they were.
+// runs once: preflight, tidy check, vet, test, version, build, package,
+// image, push by digest, the git commit and tag, the registry tags, and
+// finally dist/release.json.
 //
-// A snapshot skips the checks, the bump, the commit, the tag and any
-// remote push: it builds <next>-snapshot.<sha> and pushes only to the
-// embedded registry.
+// Nothing changes in the repository until every artifact is built and
+// pushed: the version step writes the release commit to git's object store
+// without moving any ref, the build stamps that commit, and the tag step
+// moves the branch to it and tags it. Registry tags move only after the git
+// tag exists. Any failure puts back the branch, VERSION, the git tag and
+// every registry tag moved so far.
+//
+// A snapshot skips the bump, the commit, the tag and any remote push (and
+// the tidy, vet and test gates unless HOIST_SNAPSHOT_CHECKS=1): it builds
+// <next>-snapshot.<sha> and pushes only to the embedded registry.
 func (s *Session) RunRelease(ctx context.Context, snapshot bool, steps Steps) (err error) {
 	name := "release"
 	if snapshot {
@@ -49,17 +62,16 @@ func (s *Session) RunRelease(ctx context.Context, snapshot bool, steps Steps) (e
 	s.run = r
 	s.mu.Unlock()
 	defer func() {
+		if r.push != nil && r.push.emb != nil {
+			_ = r.push.emb.Stop(context.WithoutCancel(ctx))
+		}
+	}()
+	defer func() {
 		p := recover()
 		if p == nil && err == nil {
 			return
 		}
-		if r.txn != nil {
-			if rbErr := r.txn.Rollback(context.WithoutCancel(ctx)); rbErr != nil {
-				s.Logf(name, "ROLLBACK FAILED: %v", rbErr)
-			} else {
-				s.Logf(name, "failed: VERSION, HEAD and tags are back as they were")
-			}
-		}
+		s.rollback(ctx, name, r)
 		if p != nil {
 			panic(p)
 		}
@@ -70,28 +82,61 @@ func (s *Session) RunRelease(ctx context.Context, snapshot bool, steps Steps) (e
 		s.Logf(name, "nothing to release: %s", r.decision.Reason)
 		return nil
 	}
-	if !snapshot {
+	if !snapshot || s.Getenv("HOIST_SNAPSHOT_CHECKS") == "1" {
 		s.step(ctx, r, "tidy", steps.Tidy)
 		s.step(ctx, r, "vet", steps.Vet)
 		s.step(ctx, r, "test", steps.Test)
+	} else {
+		for _, gate := range []string{"tidy", "vet", "test"} {
+			r.rec.Skip(gate, "snapshots skip the gates; HOIST_SNAPSHOT_CHECKS=1 runs them")
+		}
 	}
 	s.step(ctx, r, "version", bumpStep)
-	s.step(ctx, r, "build", steps.Build)
+	s.step(ctx, r, "build", buildStep)
 	s.step(ctx, r, "package", packageStep)
 	if s.Cfg.Image.Skip {
 		r.rec.Skip("image", "Image.Skip is set")
 		r.rec.Skip("push", "Image.Skip is set")
+		for _, t := range []artifact.Type{artifact.Image, artifact.ImageIndex, artifact.ImagePush} {
+			s.Arts.Replace(t)
+		}
 	} else {
-		s.step(ctx, r, "image", steps.ImageBuild)
-		s.step(ctx, r, "push", steps.ImagePush)
+		s.step(ctx, r, "image", imageStep)
+		s.step(ctx, r, "push", pushStep)
 	}
 	if snapshot {
 		r.rec.Skip("tag", "snapshots are not tagged")
 	} else {
 		s.step(ctx, r, "tag", tagStep)
+		if !s.Cfg.Image.Skip {
+			s.step(ctx, r, "image tags", imageTagStep)
+		}
 	}
 	return s.writeManifest(ctx, name, r)
 }
+
+// rollback undoes a failed release: registry tags first, then git.
+func (s *Session) rollback(ctx context.Context, name string, r *run) {
+	ctx = context.WithoutCancel(ctx)
+	if len(r.tagged) > 0 {
+		if err := publish.Untag(ctx, r.tagged, s.publishOptions(name)...); err != nil {
+			s.Logf(name, "ROLLBACK of registry tags incomplete: %v", err)
+		} else {
+			s.Logf(name, "registry tags put back")
+		}
+	}
+	if r.txn != nil {
+		if err := r.txn.Rollback(ctx); err != nil {
+			s.Logf(name, "ROLLBACK FAILED: %v", err)
+		} else {
+			s.Logf(name, "failed: the branch, VERSION and tags are back as they were")
+		}
+	}
+}
+
+// afterStep, when set by a test, runs after each successful step and can
+// fail it, so tests can fail a release after a step's side effects.
+var afterStep func(name string) error
 
 // step runs one pipeline step as a mage dependency and records its time
 // and outcome for release.json.
@@ -104,6 +149,11 @@ func (s *Session) step(ctx context.Context, r *run, name string, fn any) {
 		}
 	}()
 	mg.CtxDeps(ctx, fn)
+	if afterStep != nil {
+		if err := afterStep(name); err != nil {
+			panic(mg.Fatal(1, err.Error()))
+		}
+	}
 	done(nil)
 }
 
@@ -191,14 +241,77 @@ func bumpStep(ctx context.Context) error {
 	if r.txn, err = release.Begin(ctx, s.Cfg.Dir, s.Cfg.VersionFile); err != nil {
 		return err
 	}
-	if !r.decision.Next.Equal(r.decision.Current) {
-		if err := r.txn.SetVersion(r.decision.Next); err != nil {
-			return err
-		}
-		s.Logf("release", "VERSION %s -> %s", r.decision.Current, r.decision.Next)
+	commit, when, err := r.txn.Prepare(ctx, r.decision.Next, r.decision.Tag)
+	if err != nil {
+		return err
 	}
 	s.SetVersion(r.decision.Next)
+	s.SetRevision(project.Revision{Commit: commit, Short: commit[:7], Time: when})
+	if !r.decision.Next.Equal(r.decision.Current) {
+		s.Logf("release", "VERSION %s -> %s in release commit %s (not on the branch until the end)", r.decision.Current, r.decision.Next, commit[:12])
+	}
 	return nil
+}
+
+// buildStep compiles the binaries with the release's version and commit.
+// It is the release's own function, not go:build, so that a go:build that
+// already ran in this process with the old version cannot stand in for it.
+func buildStep(ctx context.Context) error {
+	s, err := Load()
+	if err != nil {
+		return err
+	}
+	return s.BuildBinaries(ctx)
+}
+
+// imageStep builds the image from the release's binaries.
+func imageStep(ctx context.Context) error {
+	s, err := Load()
+	if err != nil {
+		return err
+	}
+	_, err = s.BuildImage(ctx, "image:build")
+	return err
+}
+
+// pushStep pushes the image: for a release by digest only, tags come after
+// the git tag; for a snapshot with its tag, to the embedded registry.
+func pushStep(ctx context.Context) error {
+	s, err := Load()
+	if err != nil {
+		return err
+	}
+	r, err := s.current()
+	if err != nil {
+		return err
+	}
+	if r.snapshot {
+		_, err := s.PushImage(ctx, "image:push")
+		return err
+	}
+	r.push, err = s.pushIndex(ctx, "image:push", s.Repositories(), nil)
+	return err
+}
+
+// imageTagStep moves the registry tags once the git tag exists.
+func imageTagStep(ctx context.Context) error {
+	s, err := Load()
+	if err != nil {
+		return err
+	}
+	r, err := s.current()
+	if err != nil {
+		return err
+	}
+	if r.push == nil {
+		return errors.New("no push to tag: the push step did not run")
+	}
+	v, err := s.Version()
+	if err != nil {
+		return err
+	}
+	r.tagged, err = s.tagPushed(ctx, "image:push", r.push, s.ImageTags(v))
+	return err
 }
 
 // packageStep writes the archives, SBOMs, checksums.txt and CHANGELOG.md.
@@ -230,7 +343,11 @@ func packageStep(ctx context.Context) error {
 	if err := release.WriteChangelog(path, cl, rev.Time); err != nil {
 		return err
 	}
-	s.Arts.Replace(artifact.Changelog, artifact.Artifact{Type: artifact.Changelog, Name: "CHANGELOG.md", Path: s.Rel(path)})
+	sum, err := fileSHA256(path)
+	if err != nil {
+		return fmt.Errorf("hash %s: %w", path, err)
+	}
+	s.Arts.Replace(artifact.Changelog, artifact.Artifact{Type: artifact.Changelog, Name: "CHANGELOG.md", Path: s.Rel(path), Digest: "sha256:" + sum})
 	return s.SaveArtifacts()
 }
 
@@ -292,6 +409,11 @@ func tagStep(ctx context.Context) error {
 
 // writeManifest records the release in dist/release.json.
 func (s *Session) writeManifest(ctx context.Context, name string, r *run) error {
+	if afterStep != nil {
+		if err := afterStep("manifest"); err != nil {
+			return err
+		}
+	}
 	v, err := s.Version()
 	if err != nil {
 		return err
@@ -361,7 +483,7 @@ func (s *Session) Plan(ctx context.Context, snapshot bool) (*release.Plan, error
 		regs = nil
 	}
 	return release.BuildPlan(release.PlanOptions{
-		Decision: d, Snapshot: snapshot, ShortCommit: rev.Short, Project: s.Proj.Name, Dist: s.Cfg.Dist,
+		Decision: d, Snapshot: snapshot, SnapshotChecks: s.Getenv("HOIST_SNAPSHOT_CHECKS") == "1", ShortCommit: rev.Short, Project: s.Proj.Name, Dist: s.Cfg.Dist,
 		Platforms: platforms, Binaries: bins,
 		Image: release.ImagePlan{
 			Skip: s.Cfg.Image.Skip, Name: s.ImageName(), Registries: regs, EmbeddedAddr: s.Cfg.Publish.EmbeddedAddr,

@@ -43,31 +43,33 @@ func TestMain(m *testing.M) {
 func releaseProcess() int {
 	dir := os.Getenv("HOIST_TEST_RELEASE_DIR")
 	fail := os.Getenv("HOIST_TEST_FAIL")
-	Configure(func(c *config.Config) { c.Dir = dir; c.NoRace = true })
+	Configure(func(c *config.Config) {
+		c.Dir = dir
+		c.NoRace = true
+		c.Publish.Latest, c.Publish.MinorTag = true, true
+	})
 	s, err := New(os.Getenv, os.Stdout)
 	if err != nil {
 		fmt.Println("session:", err)
 		return 3
 	}
 	Use(s)
-	failing := func(stage string, next func(ctx context.Context) error) func(ctx context.Context) error {
+	gate := func(stage string) func(ctx context.Context) error {
 		return func(ctx context.Context) error {
 			if fail == stage {
 				return fmt.Errorf("injected failure in %s", stage)
 			}
-			if next == nil {
-				return nil
-			}
-			return next(ctx)
+			return nil
 		}
 	}
-	steps := Steps{
-		Tidy:       failing("tidy", nil),
-		Vet:        failing("vet", nil),
-		Test:       failing("test", nil),
-		Build:      failing("build", s.BuildBinaries),
-		ImageBuild: failing("image", func(ctx context.Context) error { _, err := s.BuildImage(ctx, "image:build"); return err }),
-		ImagePush:  failing("push", func(ctx context.Context) error { _, err := s.PushImage(ctx, "image:push"); return err }),
+	steps := Steps{Tidy: gate("tidy"), Vet: gate("vet"), Test: gate("test")}
+	// Later stages fail after doing their work, to prove the rollback
+	// undoes real side effects: binaries, pushes, the git tag, registry tags.
+	afterStep = func(name string) error {
+		if name == fail {
+			return fmt.Errorf("injected failure in %s", name)
+		}
+		return nil
 	}
 	err = func() (err error) {
 		defer func() {
@@ -151,9 +153,10 @@ func TestReleaseScenarios(t *testing.T) {
 		t.Fatalf("rerun with no commits = %v, want a no-op exit 0\n%s", err, out)
 	}
 
+	first := digestOf(t, dir)
 	commit(t, dir, "feat: more")
 	before = stateOf(t, dir)
-	for _, stage := range []string{"tidy", "vet", "test", "build", "image", "push"} {
+	for _, stage := range []string{"tidy", "vet", "test", "version", "build", "package", "image", "push", "tag", "image tags", "manifest"} {
 		t.Run("fail "+stage, func(t *testing.T) {
 			out, err := run("HOIST_TEST_FAIL=" + stage)
 			if err == nil || !strings.Contains(out, "injected failure in "+stage) {
@@ -165,9 +168,15 @@ func TestReleaseScenarios(t *testing.T) {
 			if tagged(data, "svc", "1.5.0") {
 				t.Errorf("registry has svc:1.5.0 after %s failed", stage)
 			}
+			if tagged(data, "svc", "1.5") {
+				t.Errorf("registry has svc:1.5 after %s failed", stage)
+			}
+			if !registry.Holds(data, "svc", "latest", first) {
+				t.Errorf("svc:latest no longer points at the 1.4.0 image after %s failed", stage)
+			}
 		})
 	}
-	t.Run("fail tag", func(t *testing.T) {
+	t.Run("tag blocked", func(t *testing.T) {
 		// Block the tag: a ref lock file makes git refuse to create it.
 		lock := filepath.Join(dir, ".git", "refs", "tags", "v1.5.0.lock")
 		os.MkdirAll(filepath.Dir(lock), 0o755)
@@ -179,6 +188,9 @@ func TestReleaseScenarios(t *testing.T) {
 		}
 		if got := stateOf(t, dir); got != before {
 			t.Errorf("repo after the tag failed = %+v, want %+v", got, before)
+		}
+		if tagged(data, "svc", "1.5.0") {
+			t.Error("registry has svc:1.5.0 after the git tag failed")
 		}
 	})
 
@@ -194,12 +206,27 @@ func TestReleaseScenarios(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Version != "1.5.0" || m.Tag != "v1.5.0" || m.PreviousTag != "v1.4.0" || len(m.Images) != 2 || len(m.Stages) != 10 {
+	if m.Version != "1.5.0" || m.Tag != "v1.5.0" || m.PreviousTag != "v1.4.0" || len(m.Images) != 4 || len(m.Stages) != 11 {
 		t.Errorf("release.json = version %s tag %s prev %s, %d images, %d stages", m.Version, m.Tag, m.PreviousTag, len(m.Images), len(m.Stages))
 	}
+	released := map[string]string{}
 	for _, a := range m.Artifacts {
-		if a.SHA256 == "" && a.Type != "changelog" && a.Type != "image-layout" {
+		if a.SHA256 == "" && a.Type != "image-layout" {
 			t.Errorf("release.json artifact %s %s has no sha256", a.Type, a.Path)
+		}
+		released[a.Path] = a.SHA256
+	}
+
+	// The tag names the commit the binaries were stamped with: rebuilding
+	// the tagged checkout gives the released bytes.
+	rebuild, _ := newSession(t, dir, map[string]string{"PLATFORMS": "linux/amd64,windows/amd64", "HOIST_FORCE": "1"}, nil)
+	if err := rebuild.BuildBinaries(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"dist/svc_linux_amd64/svc", "dist/svc_windows_amd64/svc.exe"} {
+		sum, err := fileSHA256(filepath.Join(dir, path))
+		if err != nil || sum != released[path] {
+			t.Errorf("rebuilt %s at the tag = %s, released %s", path, sum, released[path])
 		}
 	}
 
@@ -232,9 +259,10 @@ func digestOf(t *testing.T, dir string) string {
 	return ""
 }
 
-// tagged reports whether the registry data dir has any manifest for tag.
+// tagged reports whether the registry data dir resolves tag: distribution
+// keeps a deleted tag's directory but removes its current link.
 func tagged(data, repo, tag string) bool {
-	_, err := os.Stat(filepath.Join(data, "docker", "registry", "v2", "repositories", repo, "_manifests", "tags", tag))
+	_, err := os.Stat(filepath.Join(data, "docker", "registry", "v2", "repositories", repo, "_manifests", "tags", tag, "current", "link"))
 	return err == nil
 }
 

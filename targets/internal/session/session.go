@@ -1,6 +1,3 @@
-// Package session holds the state the targets of one mage run share: the
-// resolved configuration, the discovered project and the artifact list. It
-// is internal so that consumers see only targets and targets.Configure.
 package session
 
 import (
@@ -48,8 +45,9 @@ type Session struct {
 	Getenv func(string) string
 
 	mu      sync.Mutex
-	version *semver.Version // set by the release's bump step
-	run     *run            // the release or snapshot in progress
+	version *semver.Version   // set by the release's bump step
+	run     *run              // the release or snapshot in progress
+	rev     *project.Revision // the release commit, set by the version step
 }
 
 var (
@@ -60,7 +58,14 @@ var (
 
 // Load resolves the configuration once per process.
 func Load() (*Session, error) {
-	once.Do(func() { sess, err = New(os.Getenv, os.Stdout) })
+	once.Do(func() {
+		sess, err = New(os.Getenv, os.Stdout)
+		if err == nil {
+			if w := mageWarning(parentExe()); w != "" {
+				sess.Logf("hoist", "%s", w)
+			}
+		}
+	})
 	return sess, err
 }
 
@@ -102,6 +107,9 @@ func NewAt(dir string, getenv func(string) string, out io.Writer) (*Session, err
 		return nil, fmt.Errorf("resolve %s: %w", cfg.Dir, err)
 	}
 	cfg.Dir = abs
+	if err := checkServiceModule(abs); err != nil {
+		return nil, err
+	}
 	proj, err := project.Discover(cfg.Dir, cfg.Mains...)
 	if err != nil {
 		return nil, err
@@ -113,7 +121,14 @@ func NewAt(dir string, getenv func(string) string, out io.Writer) (*Session, err
 	if err != nil {
 		return nil, err
 	}
-	return &Session{Cfg: cfg, Proj: proj, Arts: arts, Out: out, Getenv: getenv}, nil
+	s := &Session{Cfg: cfg, Proj: proj, Arts: arts, Out: out, Getenv: getenv}
+	// A misspelt Image.Main would otherwise surface only after go:build.
+	if !cfg.Image.Skip && cfg.Image.Main != "" {
+		if _, err := s.imageMain(); err != nil {
+			return nil, fmt.Errorf("hoist configuration: %w", err)
+		}
+	}
+	return s, nil
 }
 
 // Dist returns a path under the output directory.
@@ -166,11 +181,29 @@ func (s *Session) Version() (*semver.Version, error) {
 	return version.ReadFile(s.Cfg.Path(s.Cfg.VersionFile))
 }
 
+// SetRevision makes the rest of the run stamp rev instead of HEAD, as a
+// release does with the release commit it has prepared but not yet put on
+// the branch.
+func (s *Session) SetRevision(rev project.Revision) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rev = &rev
+}
+
 // Revision returns the commit and the build date: SOURCE_DATE_EPOCH when
 // set, else the commit time. Outside git, the commit is "unknown" and the
 // date the Unix epoch, never the wall clock.
 func (s *Session) Revision(ctx context.Context) (project.Revision, error) {
-	rev, err := project.GitRevision(ctx, s.Cfg.Dir)
+	s.mu.Lock()
+	set := s.rev
+	s.mu.Unlock()
+	var rev project.Revision
+	var err error
+	if set != nil {
+		rev = *set
+	} else {
+		rev, err = project.GitRevision(ctx, s.Cfg.Dir)
+	}
 	if err != nil {
 		if !errors.Is(err, project.ErrNoCommit) {
 			return rev, err

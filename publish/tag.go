@@ -1,0 +1,112 @@
+package publish
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// TagState records what one tag pointed at before Tag moved it, so that
+// Untag can put it back.
+type TagState struct {
+	// Repository is the repository as given to Tag.
+	Repository string
+	// Tag is the tag name.
+	Tag string
+	// Previous is the digest the tag resolved to before, or "" when the tag
+	// did not exist.
+	Previous string
+}
+
+// Tag points each tag at digest in repository, after checking that the
+// registry holds that manifest. It is the last, separate step of a release:
+// everything is pushed by digest first, the git tag is made, and only then
+// do the registry tags move. It returns the state of every tag it moved, in
+// order, also when it fails part-way, so the caller can Untag them.
+func Tag(ctx context.Context, repository, digest string, tags []string, opts ...Option) ([]TagState, error) {
+	o, err := makeOptions(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("tag %s: %w", repository, err)
+	}
+	defer o.release()
+	repo, err := parseRepository(repository, o)
+	if err != nil {
+		return nil, fmt.Errorf("tag %s: %w", repository, err)
+	}
+	dref, err := name.NewDigest(repo.Name()+"@"+digest, name.StrictValidation)
+	if err != nil {
+		return nil, fmt.Errorf("tag %s: %q is not a digest like sha256:<64 hex>: %w", repository, digest, err)
+	}
+	ropts := o.remoteOptions(ctx)
+	desc, err := remote.Get(dref, ropts...)
+	if err != nil {
+		return nil, fmt.Errorf("tag %s: the registry does not serve %s (push it first): %w", repository, dref, explain(err, repo))
+	}
+	var states []TagState
+	for _, t := range tags {
+		tref := repo.Tag(t)
+		prev := ""
+		switch d, err := remote.Head(tref, ropts...); {
+		case err == nil:
+			prev = d.Digest.String()
+		case !isStatus(err, http.StatusNotFound):
+			return states, fmt.Errorf("tag %s: read the current %s: %w", repository, tref, explain(err, repo))
+		}
+		if prev == digest {
+			continue // already there; nothing to undo either
+		}
+		if err := remote.Tag(tref, desc, ropts...); err != nil {
+			return states, fmt.Errorf("tag %s: %w", tref, explain(err, repo))
+		}
+		states = append(states, TagState{Repository: repository, Tag: t, Previous: prev})
+		o.progress.note(fmt.Sprintf("tagged %s -> %s", tref, shortDigest(desc.Digest)))
+	}
+	return states, nil
+}
+
+// Untag puts tags back where Tag found them, newest first: a tag that
+// existed points at its previous digest again, and a new tag is deleted.
+// Registries that refuse tag deletion keep the new tag, and the error names
+// it so it can be removed by hand.
+func Untag(ctx context.Context, states []TagState, opts ...Option) error {
+	o, err := makeOptions(opts...)
+	if err != nil {
+		return fmt.Errorf("untag: %w", err)
+	}
+	defer o.release()
+	ropts := o.remoteOptions(ctx)
+	var errs []error
+	for i := len(states) - 1; i >= 0; i-- {
+		st := states[i]
+		repo, err := parseRepository(st.Repository, o)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		tref := repo.Tag(st.Tag)
+		if st.Previous == "" {
+			if err := remote.Delete(tref, ropts...); err != nil {
+				errs = append(errs, fmt.Errorf("remove new tag %s (delete it by hand): %w", tref, explain(err, repo)))
+			}
+			continue
+		}
+		desc, err := remote.Get(repo.Digest(st.Previous), ropts...)
+		if err == nil {
+			err = remote.Tag(tref, desc, ropts...)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("put %s back to %s: %w", tref, st.Previous, explain(err, repo)))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func isStatus(err error, code int) bool {
+	var te *transport.Error
+	return errors.As(err, &te) && te.StatusCode == code
+}
