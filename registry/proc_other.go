@@ -16,3 +16,6 @@ func setProcessGroup(*exec.Cmd) {}
 func terminate(p *os.Process) error { return p.Kill() }
 
 func killGroup(p *os.Process) { _ = p.Kill() }
+
+// stoppedBySignal is false: without signals, terminate kills outright.
+func stoppedBySignal(*os.ProcessState) bool { return false }

@@ -218,6 +218,8 @@ func (p *Process) exitErr() error {
 	case p.cmd.ProcessState != nil && p.cmd.ProcessState.Success():
 		// A clean exit, even if exec reports that Start's ctx ended first.
 		return nil
+	case !killed && p.cmd.ProcessState != nil && stoppedBySignal(p.cmd.ProcessState):
+		return nil
 	case killed && p.waitErr != nil:
 		return fmt.Errorf("stop registry on %s: killed after it did not exit within %s%s", p.host, p.grace, p.stderrSuffix())
 	case p.waitErr != nil:
