@@ -118,6 +118,9 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	if v := getenv("HOIST_INSECURE_REGISTRIES"); v != "" {
 		c.Publish.Insecure = splitList(v)
 	}
+	if v := getenv("HOIST_REGISTRY_ADDR"); v != "" {
+		c.Publish.EmbeddedAddr = v
+	}
 	if v := getenv("HOIST_REGISTRY_COMMAND"); v != "" {
 		c.Publish.EmbeddedCommand = strings.Fields(v)
 	}

@@ -22,14 +22,14 @@ func TestApplyEnv(t *testing.T) {
 	err := c.ApplyEnv(env(map[string]string{
 		"PLATFORMS": "linux/amd64, linux/arm/v7", "HOIST_JOBS": "3", "COVERAGE_MIN": "-1",
 		"TEST_ARGS": "-run X -count=1", "REGISTRY": "ghcr.io/a,localhost:5000", "HOIST_INSECURE_REGISTRIES": "10.0.0.5:5000",
-		"HOIST_IMAGE_TARBALL": "linux/amd64",
+		"HOIST_IMAGE_TARBALL": "linux/amd64", "HOIST_REGISTRY_ADDR": "localhost:5001",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(c.Platforms, []string{"linux/amd64", "linux/arm/v7"}) || c.Jobs != 3 || c.CoverageMin != -1 ||
 		!slices.Equal(c.TestArgs, []string{"-run", "X", "-count=1"}) || !slices.Equal(c.Publish.Registries, []string{"ghcr.io/a", "localhost:5000"}) ||
-		!slices.Equal(c.Publish.Insecure, []string{"10.0.0.5:5000"}) || !slices.Equal(c.Image.Tarball, []string{"linux/amd64"}) {
+		!slices.Equal(c.Publish.Insecure, []string{"10.0.0.5:5000"}) || c.Publish.EmbeddedAddr != "localhost:5001" || !slices.Equal(c.Image.Tarball, []string{"linux/amd64"}) {
 		t.Errorf("ApplyEnv() = %+v", c)
 	}
 	ps, err := c.ParsedPlatforms()

@@ -74,7 +74,9 @@ type Publish struct {
 	Insecure []string
 	// Jobs caps parallel blob uploads per destination. Default: 4.
 	Jobs int
-	// EmbeddedAddr is where registry:serve listens. Default: localhost:5000.
+	// EmbeddedAddr is where registry:serve listens, and the host that names
+	// images in the embedded registry in records. Default: localhost:5000.
+	// Env: HOIST_REGISTRY_ADDR.
 	EmbeddedAddr string
 	// EmbeddedCommand runs the embedded registry. Default: `go tool
 	// hoist-registry`, which needs `tool github.com/hoistdev/hoist/cmd/hoist-registry`

@@ -30,9 +30,6 @@ func (Registry) Serve(ctx context.Context) error {
 		return err
 	}
 	addr := s.Cfg.Publish.EmbeddedAddr
-	if v := s.Getenv("HOIST_REGISTRY_ADDR"); v != "" {
-		addr = v
-	}
 	if addr == "" {
 		addr = "localhost:5000"
 	}

@@ -37,7 +37,9 @@ hf image "rm -rf dist/image dist/.hoist/image.json && REGISTRY=127.0.0.1:5055/ho
 	"ko build --bare --platform=linux/amd64,linux/arm64 ./cmd/web"
 
 echo "## release:snapshot"
-hf snapshot-full --prepare "rm -rf dist" "go tool mage release:snapshot" \
+hf snapshot-full --prepare "rm -rf dist raw-dist dist-goreleaser" "go tool mage release:snapshot" \
+	"MAGEFILE_HASHFAST=1 go tool mage release:snapshot" \
+	"docs/bench/raw-snapshot.sh" \
 	"goreleaser release --snapshot --clean --config docs/bench/goreleaser.yaml" \
 	"goreleaser release --snapshot --clean --config docs/bench/goreleaser-ko.yaml"
 hf snapshot-noop "go tool mage release:snapshot" "MAGEFILE_HASHFAST=1 go tool mage release:snapshot" \
