@@ -5,8 +5,6 @@ import (
 	"archive/zip"
 	"bufio"
 	"cmp"
-	"compress/flate"
-	"compress/gzip"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -20,6 +18,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/klauspost/compress/flate"
+	"github.com/klauspost/compress/gzip"
 )
 
 // Format is an archive container format. Its value is also the file
@@ -339,12 +340,14 @@ func writeAtomic(ctx context.Context, dst string, fill func(io.Writer) error) (e
 }
 
 func writeTarGz(ctx context.Context, w io.Writer, entries []entry, o options) error {
-	// A fresh gzip.Writer has an empty name, zero mtime and a fixed OS
-	// byte, which is exactly the reproducible header we want.
+	// A fresh gzip.Writer has an empty name and a fixed OS byte; the mtime
+	// field is set to 0 explicitly, since this writer stores ModTime.Unix()
+	// even for the zero time.
 	gz, err := gzip.NewWriterLevel(w, o.level)
 	if err != nil {
 		return err
 	}
+	gz.ModTime = time.Unix(0, 0)
 	tw := tar.NewWriter(gz)
 	for _, e := range entries {
 		if err := ctx.Err(); err != nil {

@@ -3,7 +3,6 @@ package image
 import (
 	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/klauspost/compress/gzip"
 )
 
 // entry is one file, directory or symlink of a layer, addressed by its
@@ -184,6 +184,8 @@ func (l *layerFS) build(ctx context.Context, mtime time.Time, level int) (*memLa
 	if err != nil {
 		return nil, fmt.Errorf("start gzip at level %d: %w", level, err)
 	}
+	zw.ModTime = time.Unix(0, 0) // the header's mtime field: 0, not the zero time's seconds
+
 	th := sha256.New()
 	if err := l.writeTar(ctx, io.MultiWriter(zw, th), mtime); err != nil {
 		return nil, err

@@ -1,13 +1,13 @@
 package image
 
 import (
-	"compress/gzip"
 	"fmt"
 	"io"
 	"runtime"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/klauspost/compress/gzip"
 )
 
 // Option tunes how Build resolves the base image and assembles layers. The
