@@ -12,7 +12,9 @@ work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 git clone -q --no-local "$src" "$work/repo"
 cd "$work/repo"
-export HOIST_REGISTRY_DATA="$work/registry" MAGEFILE_HASHFAST=${MAGEFILE_HASHFAST:-}
+# A private mage cache: with MAGEFILE_HASHFAST, mage reuses any binary
+# compiled from identical magefiles, even one built from older hoist code.
+export HOIST_REGISTRY_DATA="$work/registry" MAGEFILE_CACHE="$work/mage-cache"
 runs=${RUNS:-10}
 hf() { hyperfine --warmup 2 --runs "$runs" --style basic --export-markdown "$work/$1.md" "${@:2}" >/dev/null; cat "$work/$1.md"; echo; }
 
