@@ -146,7 +146,7 @@ func TestMakeOptionsDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatalf("makeOptions() error = %v", err)
 	}
-	if o.level != gzip.DefaultCompression || o.jobs < 1 || o.keychain == nil || o.logger == nil {
+	if o.level != 7 || o.jobs < 1 || o.keychain == nil || o.logger == nil {
 		t.Errorf("makeOptions() = level %d jobs %d keychain %v logger %v, want defaults", o.level, o.jobs, o.keychain, o.logger)
 	}
 	o, err = makeOptions(WithLogger(nil), WithCompressionLevel(gzip.BestSpeed))
