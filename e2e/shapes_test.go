@@ -174,7 +174,7 @@ func TestShapes(t *testing.T) {
 			}
 
 			out = c.mustMage(env, "release:snapshot")
-			snap := "0.3.0-snapshot." + short
+			snap := "0.3.0-snapshot." + snapshotID(short)
 			m := readManifest(t, c.path("dist/release.json"))
 			if m.Version != snap || !m.Snapshot || m.Commit != commit || m.Tag != "" {
 				t.Errorf("release.json = version %s snapshot %v commit %s tag %q, want %s, true, %s, no tag\n%s", m.Version, m.Snapshot, m.Commit, m.Tag, snap, commit, out)
@@ -251,4 +251,14 @@ func sorted(s []string) []string {
 	s = slices.Clone(s)
 	slices.Sort(s)
 	return s
+}
+
+// snapshotID is how version.Snapshot spells a short commit hash in a
+// prerelease: an all-digit hash gets a "g" prefix so that it stays an
+// alphanumeric identifier, as git describe does.
+func snapshotID(short string) string {
+	if strings.Trim(short, "0123456789") == "" {
+		return "g" + short
+	}
+	return short
 }
