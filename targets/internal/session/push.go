@@ -162,15 +162,19 @@ func (s *Session) PushImage(ctx context.Context, target string) ([]publish.Resul
 			return nil, s.SaveArtifacts()
 		}
 	}
-	p, err := s.pushIndex(ctx, target, repos, tags)
+	// Digests first, tags after, the way a release does it: a failure part
+	// of the way through the tags puts back the ones already moved.
+	p, err := s.pushIndex(ctx, target, repos, nil)
 	if p != nil && p.emb != nil {
 		defer p.emb.Stop(context.WithoutCancel(ctx))
 	}
 	if err != nil {
 		return p.results(), err
 	}
-	s.Arts.Replace(artifact.ImagePush, p.pushed...)
-	return p.results(), s.SaveArtifacts()
+	if _, err := s.tagPushed(ctx, target, p, tags); err != nil {
+		return p.results(), err
+	}
+	return p.results(), nil
 }
 
 // pushed is the outcome of pushIndex: where the index went and, when the
@@ -239,9 +243,6 @@ func (s *Session) pushIndex(ctx context.Context, target string, repos, tags []st
 		}
 		if p.emb != nil {
 			p.pushed = s.embeddedRefs(r.Digest.String(), tags)
-			if len(tags) > 0 {
-				s.Logf(target, "  registry:serve serves it as %s", strings.Join(refNames(p.pushed[1:]), ", "))
-			}
 		}
 	}
 	if err != nil {
@@ -275,12 +276,13 @@ func (s *Session) tagPushed(ctx context.Context, target string, p *pushed, tags 
 			return nil, err
 		}
 		for _, t := range tags {
-			s.Logf(target, "tagged %s:%s", repo, t)
+			s.Logf(target, "  pushed %s:%s (%s)", repo, t, p.digest)
 		}
 	}
 	refs := p.pushed
 	if p.emb != nil {
 		refs = s.embeddedRefs(p.digest, tags)
+		s.Logf(target, "registry:serve serves it as %s", strings.Join(refNames(refs[1:]), ", "))
 	} else {
 		for _, repo := range p.repos {
 			for _, t := range tags {
