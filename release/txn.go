@@ -28,6 +28,7 @@ type Txn struct {
 	dir     string // the module root git runs in
 	file    string // absolute path of VERSION
 	rel     string // VERSION relative to dir, for git pathspecs
+	top     string // VERSION relative to the repository root, for tree paths
 	head    string // HEAD at Begin
 	orig    []byte
 	mode    fs.FileMode
@@ -69,12 +70,18 @@ func Begin(ctx context.Context, dir, versionFile string) (*Txn, error) {
 		return nil, fmt.Errorf("begin release in %s (the repository needs at least one commit): %w", dir, err)
 	}
 	rel = filepath.ToSlash(rel)
+	// Tree paths (update-index --cacheinfo, rev:path) are relative to the
+	// repository root, not to dir, in a module that lives in a subdirectory.
+	prefix, err := git(ctx, dir, "rev-parse", "--show-prefix")
+	if err != nil {
+		return nil, fmt.Errorf("begin release in %s: %w", dir, err)
+	}
 	// A staged VERSION would be swept into the release commit and could not
 	// be told apart from the bump on rollback.
 	if _, err := git(ctx, dir, "diff", "--cached", "--quiet", "--", rel); err != nil {
 		return nil, fmt.Errorf("begin release in %s: %s has staged changes; commit them or unstage them with `git restore --staged %s`", dir, rel, rel)
 	}
-	return &Txn{dir: dir, file: file, rel: rel, head: head, orig: orig, mode: fi.Mode().Perm()}, nil
+	return &Txn{dir: dir, file: file, rel: rel, top: prefix + rel, head: head, orig: orig, mode: fi.Mode().Perm()}, nil
 }
 
 // Head returns the commit HEAD pointed at when the transaction began.
@@ -103,11 +110,27 @@ func (t *Txn) SetVersion(v *semver.Version) error {
 // as is) the release commit is HEAD itself. Until Finish, nothing in the
 // repository has changed: an interrupted release leaves only an unreachable
 // object that git gc removes.
-func (t *Txn) Prepare(ctx context.Context, v *semver.Version, tagName string) (string, time.Time, error) {
+//
+// The release commit carries HEAD's commit time (or when, if not zero, as a
+// SOURCE_DATE_EPOCH gives), not the clock: a rerun after a failure writes
+// the very same commit, so the binaries and the image get the same digests
+// and the registry converges instead of collecting new ones.
+func (t *Txn) Prepare(ctx context.Context, v *semver.Version, tagName string, when time.Time) (string, time.Time, error) {
 	content := []byte(v.String() + "\n")
 	commit := t.head
 	if !bytes.Equal(bytes.TrimRight(t.orig, "\r\n"), bytes.TrimRight(content, "\n")) {
-		c, err := t.writeCommit(ctx, content, "release: "+tagName)
+		if when.IsZero() {
+			ct, err := git(ctx, t.dir, "log", "-1", "--format=%ct", t.head)
+			if err != nil {
+				return "", time.Time{}, fmt.Errorf("prepare release %s: %w", tagName, err)
+			}
+			sec, err := strconv.ParseInt(ct, 10, 64)
+			if err != nil {
+				return "", time.Time{}, fmt.Errorf("prepare release %s: commit time %q: %w", tagName, ct, err)
+			}
+			when = time.Unix(sec, 0)
+		}
+		c, err := t.writeCommit(ctx, content, "release: "+tagName, when)
 		if err != nil {
 			return "", time.Time{}, fmt.Errorf("prepare release %s: %w", tagName, err)
 		}
@@ -127,7 +150,7 @@ func (t *Txn) Prepare(ctx context.Context, v *semver.Version, tagName string) (s
 
 // writeCommit stores a commit whose tree is HEAD's with VERSION replaced by
 // content, using a private index so that the user's index stays as it is.
-func (t *Txn) writeCommit(ctx context.Context, content []byte, message string) (string, error) {
+func (t *Txn) writeCommit(ctx context.Context, content []byte, message string, when time.Time) (string, error) {
 	blob, err := gitIn(ctx, t.dir, nil, content, "hash-object", "-w", "--stdin")
 	if err != nil {
 		return "", err
@@ -146,14 +169,15 @@ func (t *Txn) writeCommit(ctx context.Context, content []byte, message string) (
 	if _, err := gitIn(ctx, t.dir, env, nil, "read-tree", t.head); err != nil {
 		return "", err
 	}
-	if _, err := gitIn(ctx, t.dir, env, nil, "update-index", "--add", "--cacheinfo", mode+","+blob+","+t.rel); err != nil {
+	if _, err := gitIn(ctx, t.dir, env, nil, "update-index", "--add", "--cacheinfo", mode+","+blob+","+t.top); err != nil {
 		return "", err
 	}
 	tree, err := gitIn(ctx, t.dir, env, nil, "write-tree")
 	if err != nil {
 		return "", err
 	}
-	return gitIn(ctx, t.dir, nil, nil, "commit-tree", tree, "-p", t.head, "-m", message)
+	date := fmt.Sprintf("@%d +0000", when.Unix())
+	return gitIn(ctx, t.dir, []string{"GIT_AUTHOR_DATE=" + date, "GIT_COMMITTER_DATE=" + date}, nil, "commit-tree", tree, "-p", t.head, "-m", message)
 }
 
 // Finish records the release in git: it moves the branch to the commit
@@ -164,6 +188,12 @@ func (t *Txn) writeCommit(ctx context.Context, content []byte, message string) (
 // commit the tag points at. When it fails half-way, Rollback still undoes
 // whatever part succeeded.
 func (t *Txn) Finish(ctx context.Context, tagName, tagMessage string) (string, error) {
+	// The few git commands of Finish run to completion even when ctx ends:
+	// a git killed half-way leaves lock files that would block the rollback.
+	if err := ctx.Err(); err != nil {
+		return "", fmt.Errorf("finish release %s: %w", tagName, err)
+	}
+	ctx = context.WithoutCancel(ctx)
 	if t.tag != "" {
 		return "", fmt.Errorf("finish release %s: this transaction already created tag %s", tagName, t.tag)
 	}
@@ -261,7 +291,7 @@ func (t *Txn) Rollback(ctx context.Context) error {
 // have staged it) and in the work tree, then rewrites the remembered bytes
 // and mode in case they differed from what HEAD holds.
 func (t *Txn) restoreVersion(ctx context.Context) error {
-	if _, err := git(ctx, t.dir, "cat-file", "-e", t.head+":"+t.rel); err == nil {
+	if _, err := git(ctx, t.dir, "cat-file", "-e", t.head+":"+t.top); err == nil {
 		if err := version.RestoreFiles(ctx, t.dir, t.head, t.rel); err != nil {
 			return fmt.Errorf("restore %s: %w", t.rel, err)
 		}

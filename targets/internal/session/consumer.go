@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"debug/buildinfo"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -176,15 +175,19 @@ func (s *Session) staticFiles(target string) ([]image.File, error) {
 		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 			continue
 		}
-		kind, err := classifyStatic(dir)
+		kind, found, err := classifyStatic(dir)
 		if err != nil {
 			return nil, err
 		}
 		switch kind {
 		case "go":
+			s.Logf(target, "%s/ not copied into the image: it is a Go package (%s)", name, found)
 			continue
 		case "frontend":
-			s.Logf(target, "%s/ not copied into the image: it holds frontend sources (package.json or node_modules); set Image.Files to ship the build output", name)
+			s.Logf(target, "%s/ not copied into the image: it holds frontend sources (%s); set Image.Files to ship the build output", name, found)
+			continue
+		case "hidden":
+			s.Logf(target, "%s/ not copied into the image: it holds a hidden file (%s), which could be a secret; set Image.Files to ship it on purpose", name, found)
 			continue
 		}
 		dst := path.Join(workdir, name)
@@ -195,30 +198,39 @@ func (s *Session) staticFiles(target string) ([]image.File, error) {
 }
 
 // classifyStatic says whether dir holds Go code ("go"), frontend sources
-// ("frontend") or only assets ("").
-func classifyStatic(dir string) (string, error) {
-	for _, marker := range []string{"package.json", "node_modules"} {
-		if _, err := os.Lstat(filepath.Join(dir, marker)); err == nil {
-			return "frontend", nil
-		}
-	}
-	errGo := errors.New("go file found")
+// ("frontend": a package.json or node_modules at any depth), a hidden file
+// that may be a secret such as .env ("hidden"), or only assets (""). The
+// second value names the file that decided it.
+func classifyStatic(dir string) (string, string, error) {
+	kind, found := "", ""
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if !d.IsDir() && strings.HasSuffix(d.Name(), ".go") {
-			return errGo
+		name := d.Name()
+		rel, _ := filepath.Rel(filepath.Dir(dir), p)
+		switch {
+		case p == dir:
+		case name == "node_modules" || name == "package.json":
+			kind, found = "frontend", rel
+			return fs.SkipAll
+		case strings.HasPrefix(name, "."):
+			if kind == "" {
+				kind, found = "hidden", rel
+			}
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+		case !d.IsDir() && strings.HasSuffix(name, ".go"):
+			kind, found = "go", rel
+			return fs.SkipAll
 		}
 		return nil
 	})
-	switch {
-	case errors.Is(err, errGo):
-		return "go", nil
-	case err != nil:
-		return "", fmt.Errorf("look for static files in %s: %w", dir, err)
+	if err != nil {
+		return "", "", fmt.Errorf("look for static files in %s: %w", dir, err)
 	}
-	return "", nil
+	return kind, found, nil
 }
 
 // filesDigest hashes the names, modes and contents of the extra image

@@ -187,11 +187,13 @@ func git(t *testing.T, dir string, args ...string) {
 func TestStaticFiles(t *testing.T) {
 	dir := newRepo(t)
 	writeFiles(t, dir, map[string]string{
-		"ui/index.html":        "<h1>v1</h1>\n",
-		"ui/js/app.js":         "console.log(1)\n",
-		"web/handler.go":       "package web\n",
-		"static/package.json":  "{}\n",
-		"static/src/index.tsx": "x\n",
+		"ui/index.html":           "<h1>v1</h1>\n",
+		"ui/js/app.js":            "console.log(1)\n",
+		"web/handler.go":          "package web\n",
+		"static/src/package.json": "{}\n",
+		"static/src/index.tsx":    "x\n",
+		"public/.env":             "TOKEN=secret\n",
+		"public/robots.txt":       "User-agent: *\n",
 	})
 	s, out := newSession(t, dir, map[string]string{"PLATFORMS": "linux/amd64"}, nil)
 	files, err := s.staticFiles("image:build")
@@ -201,8 +203,10 @@ func TestStaticFiles(t *testing.T) {
 	if len(files) != 1 || files[0].Src != "ui" || files[0].Dst != "/home/nonroot/ui" {
 		t.Errorf("staticFiles() = %+v, want ui -> /home/nonroot/ui only", files)
 	}
-	if !strings.Contains(out.String(), "static/ not copied") || strings.Contains(out.String(), "web/") {
-		t.Errorf("staticFiles() output = %q, want a note on static/ and silence on the Go package web/", out.String())
+	for _, want := range []string{"static/ not copied into the image: it holds frontend sources (static/src/package.json)", "web/ not copied into the image: it is a Go package", "public/ not copied into the image: it holds a hidden file (public/.env)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("staticFiles() output = %q, want %q", out.String(), want)
+		}
 	}
 
 	ctx := context.Background()

@@ -114,7 +114,9 @@ func (s *Session) StartEmbedded(ctx context.Context) (*Embedded, error) {
 	if len(s.Cfg.Publish.EmbeddedCommand) > 0 {
 		opts = append(opts, registry.WithCommand(s.Cfg.Publish.EmbeddedCommand...))
 	}
-	proc, err := registry.Start(ctx, opts...)
+	// The registry outlives the caller's ctx: an interrupted release still
+	// needs it to put tags back. Every caller stops it explicitly.
+	proc, err := registry.Start(context.WithoutCancel(ctx), opts...)
 	var inUse *registry.InUseError
 	if errors.As(err, &inUse) {
 		return &Embedded{Host: inUse.Host}, nil
@@ -265,18 +267,27 @@ func (s *Session) pushIndex(ctx context.Context, target string, repos, tags []st
 // reached, only once the git tag exists. On failure it puts back every tag
 // it moved; the states it returns let a later failure do the same.
 func (s *Session) tagPushed(ctx context.Context, target string, p *pushed, tags []string) ([]publish.TagState, error) {
+	// Floating tags (latest, MAJOR.MINOR) usually exist and can always be
+	// put back by pointing them at their old digest; the version tag is new
+	// and can only be undone by deleting it, which some registries refuse.
+	// So every registry moves its floating tags before any gets the new one.
 	var states []publish.TagState
-	for _, repo := range p.repos {
-		st, err := publish.Tag(ctx, repo, p.digest, tags, s.publishOptions(target)...)
-		states = append(states, st...)
-		if err != nil {
-			if uerr := publish.Untag(context.WithoutCancel(ctx), states, s.publishOptions(target)...); uerr != nil {
-				err = fmt.Errorf("%w; and putting the tags back failed: %v", err, uerr)
-			}
-			return nil, err
+	for _, phase := range [][]string{tags[min(1, len(tags)):], tags[:min(1, len(tags))]} {
+		if len(phase) == 0 {
+			continue
 		}
-		for _, t := range tags {
-			s.Logf(target, "  pushed %s:%s (%s)", repo, t, p.digest)
+		for _, repo := range p.repos {
+			st, err := publish.Tag(ctx, repo, p.digest, phase, s.publishOptions(target)...)
+			states = append(states, st...)
+			if err != nil {
+				if uerr := publish.Untag(context.WithoutCancel(ctx), states, s.publishOptions(target)...); uerr != nil {
+					err = fmt.Errorf("%w; and putting the tags back failed: %v", err, uerr)
+				}
+				return nil, err
+			}
+			for _, t := range phase {
+				s.Logf(target, "  pushed %s:%s (%s)", repo, t, p.digest)
+			}
 		}
 	}
 	refs := p.pushed

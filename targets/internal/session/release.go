@@ -29,6 +29,7 @@ type Steps struct {
 
 // run is the state of one release or snapshot in this process.
 type run struct {
+	head     string // HEAD when preflight decided the version
 	snapshot bool
 	decision version.Decision
 	txn      *release.Txn
@@ -115,21 +116,25 @@ func (s *Session) RunRelease(ctx context.Context, snapshot bool, steps Steps) (e
 	return s.writeManifest(ctx, name, r)
 }
 
-// rollback undoes a failed release: registry tags first, then git.
+// rollback undoes a failed release: git first, since it takes
+// milliseconds and mage gives an interrupted run only seconds, then the
+// registry tags, within a bounded time.
 func (s *Session) rollback(ctx context.Context, name string, r *run) {
 	ctx = context.WithoutCancel(ctx)
-	if len(r.tagged) > 0 {
-		if err := publish.Untag(ctx, r.tagged, s.publishOptions(name)...); err != nil {
-			s.Logf(name, "ROLLBACK of registry tags incomplete: %v", err)
-		} else {
-			s.Logf(name, "registry tags put back")
-		}
-	}
 	if r.txn != nil {
 		if err := r.txn.Rollback(ctx); err != nil {
 			s.Logf(name, "ROLLBACK FAILED: %v", err)
 		} else {
-			s.Logf(name, "failed: the branch, VERSION and tags are back as they were")
+			s.Logf(name, "failed: the branch, VERSION and the git tag are back as they were")
+		}
+	}
+	if len(r.tagged) > 0 {
+		tctx, cancel := context.WithTimeout(ctx, 4*time.Second)
+		defer cancel()
+		if err := publish.Untag(tctx, r.tagged, append(s.publishOptions(name), publish.WithRetry(1, time.Second, time.Second))...); err != nil {
+			s.Logf(name, "ROLLBACK of registry tags incomplete: %v", err)
+		} else {
+			s.Logf(name, "registry tags put back")
 		}
 	}
 }
@@ -211,6 +216,11 @@ func preflightStep(ctx context.Context) error {
 	if r.decision.Release {
 		s.Logf("release", "%s: %s", r.decision.Tag, r.decision.Reason)
 	}
+	rev, err := project.GitRevision(ctx, s.Cfg.Dir)
+	if err != nil {
+		return err
+	}
+	r.head = rev.Commit
 	return nil
 }
 
@@ -241,7 +251,16 @@ func bumpStep(ctx context.Context) error {
 	if r.txn, err = release.Begin(ctx, s.Cfg.Dir, s.Cfg.VersionFile); err != nil {
 		return err
 	}
-	commit, when, err := r.txn.Prepare(ctx, r.decision.Next, r.decision.Tag)
+	if r.txn.Head() != r.head {
+		return fmt.Errorf("HEAD moved from %s to %s while the release ran its checks: run release again, so the version and changelog cover the new commits", short(r.head), short(r.txn.Head()))
+	}
+	var when time.Time
+	if v := s.Getenv("SOURCE_DATE_EPOCH"); v != "" {
+		if when, err = project.ParseSourceDateEpoch(v); err != nil {
+			return err
+		}
+	}
+	commit, when, err := r.txn.Prepare(ctx, r.decision.Next, r.decision.Tag, when)
 	if err != nil {
 		return err
 	}
@@ -567,4 +586,11 @@ func (s *Session) SetBump(level string) error {
 		return get(k)
 	}
 	return nil
+}
+
+func short(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
 }

@@ -317,3 +317,24 @@ func TestPlanAndVerify(t *testing.T) {
 		t.Errorf("verify report lacks the image index:\n%s", vout.String())
 	}
 }
+
+// TestHeadMovedDuringChecks refuses to prepare a release when a commit
+// landed after preflight decided the version and the changelog.
+func TestHeadMovedDuringChecks(t *testing.T) {
+	dir := newRepo(t)
+	s, _ := newSession(t, dir, map[string]string{"HOIST_REGISTRY_DATA": t.TempDir(), "HOIST_REGISTRY_COMMAND": registryBin}, nil)
+	Use(s)
+	r := &run{rec: release.NewRecorder()}
+	s.mu.Lock()
+	s.run = r
+	s.mu.Unlock()
+	t.Setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+	ctx := context.Background()
+	if err := preflightStep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	commit(t, dir, "fix: sneaked in during the tests")
+	if err := bumpStep(ctx); err == nil || !strings.Contains(err.Error(), "HEAD moved") {
+		t.Errorf("bumpStep after HEAD moved = %v, want a refusal", err)
+	}
+}

@@ -80,22 +80,23 @@ func (s *Session) Merge(ctx context.Context, target string) error {
 	if err != nil {
 		return err
 	}
-	tags := s.ImageTags(ver)
-	var pushed []artifact.Artifact
+	// Assemble by digest in every registry first, then move the tags the
+	// same careful way a release does.
+	p := &pushed{}
 	for _, repo := range repos {
-		d, err := publish.AssembleIndex(ctx, repo, digests, tags, s.publishOptions(target)...)
+		d, err := publish.AssembleIndex(ctx, repo, digests, nil, s.publishOptions(target)...)
 		if err != nil {
 			return err
 		}
-		s.Logf(target, "%s@%s assembled from %d platform images", repo, d, len(digests))
-		pushed = append(pushed, artifact.Artifact{Type: artifact.ImagePush, Name: repo + "@" + d.String(), Digest: d.String()})
-		for _, t := range tags {
-			s.Logf(target, "  tagged %s:%s", repo, t)
-			pushed = append(pushed, artifact.Artifact{Type: artifact.ImagePush, Name: repo + ":" + t, Digest: d.String()})
+		if p.digest != "" && p.digest != d.String() {
+			return fmt.Errorf("the index assembled in %s is %s, but %s in %s: the registries disagree about the platform images", repo, d, p.digest, p.repos[0])
 		}
+		p.repos, p.digest = append(p.repos, repo), d.String()
+		s.Logf(target, "%s@%s assembled from %d platform images", repo, d, len(digests))
+		p.pushed = append(p.pushed, artifact.Artifact{Type: artifact.ImagePush, Name: repo + "@" + d.String(), Digest: d.String()})
 	}
-	s.Arts.Replace(artifact.ImagePush, pushed...)
-	return s.SaveArtifacts()
+	_, err = s.tagPushed(ctx, target, p, s.ImageTags(ver))
+	return err
 }
 
 func (s *Session) collectDigests() ([]string, error) {
