@@ -14,6 +14,7 @@ import (
 // stops the child in order.
 func setProcessGroup(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	setDeathSignal(cmd.SysProcAttr)
 }
 
 // terminate asks for a graceful stop. The signal goes to the whole group:

@@ -31,7 +31,22 @@ import (
 var hoistRegistry string
 
 func TestMain(m *testing.M) {
+	if bin := os.Getenv("HOIST_TEST_PARENT_OF"); bin != "" {
+		os.Exit(parentProcess(bin))
+	}
 	os.Exit(runTests(m))
+}
+
+// parentProcess starts a registry, prints its host and waits to be killed:
+// the stand-in for a mage process that dies without stopping its child.
+func parentProcess(bin string) int {
+	p, err := Start(context.Background(), WithCommand(bin), WithDataDir(os.Getenv("HOIST_TEST_DATA")))
+	if err != nil {
+		fmt.Println("error:", err)
+		return 1
+	}
+	fmt.Println(p.Host())
+	select {}
 }
 
 func runTests(m *testing.M) int {
