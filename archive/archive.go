@@ -3,7 +3,6 @@ package archive
 import (
 	"archive/tar"
 	"archive/zip"
-	"bufio"
 	"cmp"
 	"context"
 	"encoding/binary"
@@ -21,6 +20,8 @@ import (
 
 	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/gzip"
+
+	"github.com/hoistdev/hoist/internal/atomicfile"
 )
 
 // Format is an archive container format. Its value is also the file
@@ -215,7 +216,7 @@ func Write(ctx context.Context, dst string, files []File, opts ...Option) error 
 	if err != nil {
 		return err
 	}
-	if err := writeAtomic(ctx, dst, func(w io.Writer) error {
+	if err := atomicfile.Write(ctx, dst, 0o644, func(w io.Writer) error {
 		if o.format == Zip {
 			return writeZip(ctx, w, entries, o)
 		}
@@ -293,50 +294,6 @@ func kind(m fs.FileMode) string {
 	default:
 		return "special file"
 	}
-}
-
-// writeAtomic runs fill against a temporary file in dst's directory and
-// renames it over dst only if fill succeeded, so readers never see a
-// half-written archive and a failure leaves the previous one in place.
-func writeAtomic(ctx context.Context, dst string, fill func(io.Writer) error) (err error) {
-	dir := filepath.Dir(dst)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("create output directory: %w", err)
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(dst)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("create temporary file: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	bw := bufio.NewWriterSize(tmp, 256<<10)
-	if err := fill(bw); err != nil {
-		return err
-	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("write: %w", err)
-	}
-	// CreateTemp makes the file 0600; archives are meant to be shared.
-	if err := tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("chmod: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("sync: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("close: %w", err)
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
-		return fmt.Errorf("rename into place: %w", err)
-	}
-	return nil
 }
 
 func writeTarGz(ctx context.Context, w io.Writer, entries []entry, o options) error {

@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/hoistdev/hoist/internal/atomicfile"
 )
 
 // SHA256File returns the lowercase hex SHA-256 digest of the file at path
@@ -117,42 +119,8 @@ func Write(ctx context.Context, dst string, paths []string, baseDir string) erro
 		}
 		fmt.Fprintf(&buf, "%s  %s\n", l.sum, l.rel)
 	}
-	if err := writeAtomic(ctx, dstAbs, buf.Bytes()); err != nil {
+	if err := atomicfile.WriteBytes(ctx, dstAbs, buf.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("write checksums %s: %w", dst, err)
-	}
-	return nil
-}
-
-// writeAtomic replaces dst with data through a temporary file in the same
-// directory so no reader ever sees a truncated checksums file.
-func writeAtomic(ctx context.Context, dst string, data []byte) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("create temporary file: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err := tmp.Write(data); err != nil {
-		return fmt.Errorf("write: %w", err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("chmod: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("sync: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("close: %w", err)
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
-		return fmt.Errorf("rename into place: %w", err)
 	}
 	return nil
 }

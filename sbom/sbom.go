@@ -20,6 +20,7 @@ import (
 	"github.com/spdx/tools-golang/spdx/v2/v2_3"
 
 	"github.com/hoistdev/hoist/checksum"
+	"github.com/hoistdev/hoist/internal/atomicfile"
 )
 
 // noAssertion is SPDX's way of saying "this tool does not know", used
@@ -130,7 +131,7 @@ func Write(ctx context.Context, binaryPath, dst string, opts ...Option) error {
 	if err := spdxjson.Write(doc, &buf, spdxjson.Indent("  ")); err != nil {
 		return fmt.Errorf("sbom %s: encode SPDX JSON: %w", binaryPath, err)
 	}
-	if err := writeAtomic(ctx, dst, buf.Bytes()); err != nil {
+	if err := atomicfile.WriteBytes(ctx, dst, buf.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("sbom %s: write %s: %w", binaryPath, dst, err)
 	}
 	return nil
@@ -375,42 +376,4 @@ func (a idAllocator) next(base string) common.ElementID {
 	}
 	a[unique] = true
 	return unique
-}
-
-// writeAtomic replaces dst with data through a temporary file in the same
-// directory, so a failed run never leaves a truncated SBOM behind.
-func writeAtomic(ctx context.Context, dst string, data []byte) (err error) {
-	dir := filepath.Dir(dst)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("create output directory: %w", err)
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(dst)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("create temporary file: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err := tmp.Write(data); err != nil {
-		return fmt.Errorf("write: %w", err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("chmod: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("sync: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("close: %w", err)
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
-		return fmt.Errorf("rename into place: %w", err)
-	}
-	return nil
 }

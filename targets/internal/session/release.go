@@ -162,6 +162,17 @@ func (s *Session) step(ctx context.Context, r *run, name string, fn any) {
 	done(nil)
 }
 
+// loadRun returns the session and the release in progress, for the step
+// functions, which mage calls without arguments.
+func loadRun() (*Session, *run, error) {
+	s, err := Load()
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := s.current()
+	return s, r, err
+}
+
 func (s *Session) current() (*run, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -175,11 +186,7 @@ func (s *Session) current() (*run, error) {
 // tree, a detached HEAD, an existing tag, a bad VERSION, a missing git
 // identity and an unreachable registry, before anything is built.
 func preflightStep(ctx context.Context) error {
-	s, err := Load()
-	if err != nil {
-		return err
-	}
-	r, err := s.current()
+	s, r, err := loadRun()
 	if err != nil {
 		return err
 	}
@@ -227,11 +234,7 @@ func preflightStep(ctx context.Context) error {
 // bumpStep writes the next version to VERSION inside the transaction, or
 // sets the snapshot version for this run only.
 func bumpStep(ctx context.Context) error {
-	s, err := Load()
-	if err != nil {
-		return err
-	}
-	r, err := s.current()
+	s, r, err := loadRun()
 	if err != nil {
 		return err
 	}
@@ -296,11 +299,7 @@ func imageStep(ctx context.Context) error {
 // pushStep pushes the image: for a release by digest only, tags come after
 // the git tag; for a snapshot with its tag, to the embedded registry.
 func pushStep(ctx context.Context) error {
-	s, err := Load()
-	if err != nil {
-		return err
-	}
-	r, err := s.current()
+	s, r, err := loadRun()
 	if err != nil {
 		return err
 	}
@@ -314,11 +313,7 @@ func pushStep(ctx context.Context) error {
 
 // imageTagStep moves the registry tags once the git tag exists.
 func imageTagStep(ctx context.Context) error {
-	s, err := Load()
-	if err != nil {
-		return err
-	}
-	r, err := s.current()
+	s, r, err := loadRun()
 	if err != nil {
 		return err
 	}
@@ -335,11 +330,7 @@ func imageTagStep(ctx context.Context) error {
 
 // packageStep writes the archives, SBOMs, checksums.txt and CHANGELOG.md.
 func packageStep(ctx context.Context) error {
-	s, err := Load()
-	if err != nil {
-		return err
-	}
-	r, err := s.current()
+	s, r, err := loadRun()
 	if err != nil {
 		return err
 	}
@@ -407,11 +398,7 @@ func filterType(as []artifact.Artifact, t artifact.Type) []artifact.Artifact {
 
 // tagStep commits VERSION and creates the annotated tag, the last step.
 func tagStep(ctx context.Context) error {
-	s, err := Load()
-	if err != nil {
-		return err
-	}
-	r, err := s.current()
+	s, r, err := loadRun()
 	if err != nil {
 		return err
 	}
