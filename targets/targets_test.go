@@ -65,7 +65,7 @@ func TestDependencyDirection(t *testing.T) {
 	// heavy maps a dependency prefix to the packages allowed to pull it in.
 	heavy := map[string][]string{
 		"github.com/magefile/mage":                {"targets"},
-		"github.com/moby/moby":                    {"dockerengine", "targets/docker"},
+		"github.com/moby/moby":                    {"dockerengine", "targets/docker", "internal/dockertest"},
 		"github.com/distribution/distribution/v3": {"registry/server", "cmd/hoist-registry"},
 	}
 	checked := 0

@@ -6,7 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"io"
+	"errors"
 	"net/http"
 	"os"
 	"os/exec"
@@ -22,6 +22,8 @@ import (
 	"github.com/hoistdev/hoist/config"
 	"github.com/hoistdev/hoist/dockerengine"
 	"github.com/hoistdev/hoist/targets/internal/session"
+
+	"github.com/hoistdev/hoist/internal/dockertest"
 )
 
 // repoRoot is hoist's own checkout, two levels up from this package.
@@ -254,69 +256,13 @@ func getJSON(t *testing.T, url string, v any) {
 }
 
 // The base-image helpers below are copied from dockerengine's tests: this
-// machine cannot pull, so the Dockerfile's two bases are made locally.
 
-type tarFile struct {
-	name string
-	mode int64
-	body []byte // nil for directories
-	link string
-}
-
-func writeTarFiles(tw *tar.Writer, files []tarFile) error {
-	for _, f := range files {
-		h := &tar.Header{Name: f.name, Mode: f.mode, ModTime: time.Unix(0, 0), Typeflag: tar.TypeReg, Size: int64(len(f.body))}
-		switch {
-		case f.link != "":
-			h.Typeflag, h.Linkname, h.Size = tar.TypeSymlink, f.link, 0
-		case strings.HasSuffix(f.name, "/"):
-			h.Typeflag = tar.TypeDir
-		}
-		if err := tw.WriteHeader(h); err != nil {
-			return err
-		}
-		if _, err := tw.Write(f.body); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-var nonrootPasswd = []byte("root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n")
-
-// importImage creates a single-layer image from a tar stream through the
-// Engine's import endpoint.
+// importImage creates a single-layer image and removes it, with every
+// image built on it, when the test ends.
 func importImage(t *testing.T, c *conn, ref string, changes []string, write func(*tar.Writer) error) {
 	t.Helper()
-	pr, pw := io.Pipe()
-	go func() {
-		tw := tar.NewWriter(pw)
-		err := write(tw)
-		if err == nil {
-			err = tw.Close()
-		}
-		pw.CloseWithError(err)
-	}()
-	rc, err := c.cli.ImageImport(t.Context(), client.ImageImportSource{Source: pr, SourceName: "-"}, ref, client.ImageImportOptions{Changes: changes})
-	if err != nil {
-		pr.CloseWithError(err)
-		t.Fatalf("ImageImport(%s) = %v", ref, err)
-	}
-	defer rc.Close()
-	// The stream reports failures as JSON messages, not HTTP errors.
-	dec := json.NewDecoder(rc)
-	for {
-		var m struct {
-			Error string `json:"error"`
-		}
-		if err := dec.Decode(&m); err == io.EOF {
-			break
-		} else if err != nil {
-			t.Fatalf("ImageImport(%s) stream = %v", ref, err)
-		}
-		if m.Error != "" {
-			t.Fatalf("ImageImport(%s) = %s", ref, m.Error)
-		}
+	if err := dockertest.Import(t.Context(), c.cli, ref, changes, write); err != nil {
+		t.Fatal(err)
 	}
 	info, err := c.eng.Image(t.Context(), ref)
 	if err != nil {
@@ -361,107 +307,27 @@ func removeTree(t *testing.T, c *conn, id string) {
 	})
 }
 
-// goBuilderImage stands in for golang:1.26-bookworm: the host's Go
-// toolchain at /usr/local/go plus a static busybox as /bin/sh for RUN.
+// goBuilderImage stands in for golang:1.26-bookworm (see
+// internal/dockertest), skipping the test without a static busybox.
 func goBuilderImage(t *testing.T, c *conn) string {
 	t.Helper()
-	busybox, err := exec.LookPath("busybox")
-	if err != nil {
-		t.Skipf("busybox (static) is needed for the builder base image: %v", err)
+	changes, write, err := dockertest.GoBuilder(t.Context())
+	if errors.Is(err, dockertest.ErrNoBusybox) {
+		t.Skip(err)
 	}
-	goroot, err := exec.CommandContext(t.Context(), "go", "env", "GOROOT").Output()
-	if err != nil {
-		t.Fatalf("go env GOROOT: %v", err)
-	}
-	root := strings.TrimSpace(string(goroot))
-	bb, err := os.ReadFile(busybox)
 	if err != nil {
 		t.Fatal(err)
 	}
-	skip := map[string]bool{"test": true, "api": true, "doc": true, "misc": true, ".git": true, "src/cmd": true}
-
 	ref := uniqueName("go-builder") + ":1"
-	importImage(t, c, ref, []string{
-		"ENV PATH=/usr/local/go/bin:/bin",
-		"ENV GOTOOLCHAIN=local",
-		"ENV GOPROXY=off",
-		"ENV GOPATH=/go",
-		"ENV GOCACHE=/tmp/go-cache",
-		"WORKDIR /",
-	}, func(tw *tar.Writer) error {
-		if err := writeTarFiles(tw, []tarFile{
-			{name: "bin/", mode: 0o755},
-			{name: "bin/busybox", mode: 0o755, body: bb},
-			{name: "bin/sh", link: "busybox"},
-			{name: "tmp/", mode: 0o1777},
-			{name: "root/", mode: 0o700},
-			{name: "usr/", mode: 0o755},
-			{name: "usr/local/", mode: 0o755},
-		}); err != nil {
-			return err
-		}
-		return filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			rel, _ := filepath.Rel(root, p)
-			rel = filepath.ToSlash(rel)
-			if d.IsDir() && (skip[rel] || d.Name() == "testdata") {
-				return filepath.SkipDir
-			}
-			fi, err := d.Info()
-			if err != nil {
-				return err
-			}
-			h, err := tar.FileInfoHeader(fi, "")
-			if err != nil || !(fi.Mode().IsRegular() || fi.IsDir()) {
-				return err
-			}
-			h.Name = "usr/local/go/" + rel
-			if rel == "." {
-				h.Name = "usr/local/go"
-			}
-			if fi.IsDir() {
-				h.Name += "/"
-			}
-			h.Uid, h.Gid, h.Uname, h.Gname = 0, 0, "", ""
-			if err := tw.WriteHeader(h); err != nil {
-				return err
-			}
-			if fi.Mode().IsRegular() {
-				f, err := os.Open(p)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				_, err = io.Copy(tw, f)
-				return err
-			}
-			return nil
-		})
-	})
+	importImage(t, c, ref, changes, write)
 	return ref
 }
 
-// staticRuntimeImage stands in for distroless/static:nonroot: no shell, a
-// passwd file naming uid 65532, a sticky /tmp and the host's CA bundle.
+// staticRuntimeImage stands in for distroless/static:nonroot.
 func staticRuntimeImage(t *testing.T, c *conn) string {
 	t.Helper()
-	files := []tarFile{
-		{name: "etc/", mode: 0o755},
-		{name: "etc/passwd", mode: 0o644, body: nonrootPasswd},
-		{name: "etc/group", mode: 0o644, body: []byte("root:x:0:\nnonroot:x:65532:\n")},
-		{name: "tmp/", mode: 0o1777},
-	}
-	if ca, err := os.ReadFile("/etc/ssl/certs/ca-certificates.crt"); err == nil {
-		files = append(files,
-			tarFile{name: "etc/ssl/", mode: 0o755},
-			tarFile{name: "etc/ssl/certs/", mode: 0o755},
-			tarFile{name: "etc/ssl/certs/ca-certificates.crt", mode: 0o644, body: ca})
-	}
+	changes, write := dockertest.StaticRuntime()
 	ref := uniqueName("static") + ":1"
-	importImage(t, c, ref, []string{"USER 65532:65532"}, func(tw *tar.Writer) error {
-		return writeTarFiles(tw, files)
-	})
+	importImage(t, c, ref, changes, write)
 	return ref
 }
