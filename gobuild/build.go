@@ -93,6 +93,7 @@ type options struct {
 	tags      []string
 	env       []string
 	force     bool
+	dryRun    bool
 	run       runner
 }
 
@@ -143,6 +144,10 @@ func WithEnv(env ...string) Option { return func(o *options) { o.env = append(o.
 
 // WithForce rebuilds even when the inputs match the last build.
 func WithForce(force bool) Option { return func(o *options) { o.force = force } }
+
+// WithDryRun decides, for each binary, whether it would be built and why,
+// without starting the compiler or writing anything. Default: false.
+func WithDryRun(dry bool) Option { return func(o *options) { o.dryRun = dry } }
 
 func withRunner(r runner) Option { return func(o *options) { o.run = r } }
 
@@ -210,6 +215,9 @@ func Build(ctx context.Context, proj *project.Project, opts ...Option) ([]Result
 					return err
 				}
 				results[idx] = r
+				if o.dryRun {
+					return nil
+				}
 				logMu.Lock()
 				defer logMu.Unlock()
 				if r.Skipped {
@@ -275,6 +283,10 @@ func (o *options) one(ctx context.Context, proj *project.Project, h *hasher, mod
 		reason = "no previous build"
 	case prevErr != nil:
 		reason = "previous build record unreadable"
+	}
+	if o.dryRun {
+		res.Reason, res.Duration = reason, time.Since(start)
+		return res, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return res, fmt.Errorf("build %s for %s: %w", m.Name, p, err)

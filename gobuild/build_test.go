@@ -329,3 +329,27 @@ func TestChangedListsManyFiles(t *testing.T) {
 		t.Errorf("changed(date) = %q", got)
 	}
 }
+
+// TestBuildDryRun decides without compiling or writing anything.
+func TestBuildDryRun(t *testing.T) {
+	proj := newModule(t)
+	var starts atomic.Int32
+	opts := append(stampOpts(proj, "3.0.0"), WithPlatforms(host), countingRunner(&starts))
+	res, err := Build(t.Context(), proj, append(opts, WithDryRun(true))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if starts.Load() != 0 || res[0].Skipped || res[0].Reason != "no previous build" {
+		t.Errorf("dry run = %+v with %d compiler starts, want a build decision and no start", res[0], starts.Load())
+	}
+	if _, err := os.Stat(filepath.Join(proj.Root, "dist")); err == nil {
+		t.Error("dry run wrote dist/")
+	}
+	if _, err := Build(t.Context(), proj, opts...); err != nil {
+		t.Fatal(err)
+	}
+	res, _ = Build(t.Context(), proj, append(opts, WithDryRun(true))...)
+	if !res[0].Skipped || starts.Load() != 1 {
+		t.Errorf("dry run after a build = %+v, want a skip", res[0])
+	}
+}

@@ -65,6 +65,9 @@ type PackageOptions struct {
 	Jobs int
 	// Force packs even when the record says nothing changed. Default: false.
 	Force bool
+	// DryRun decides whether packing is needed, and why, without writing
+	// anything, for release:plan. Default: false.
+	DryRun bool
 	// Log receives one line per decision and file. Default: silent.
 	Log io.Writer
 }
@@ -211,6 +214,9 @@ func Package(ctx context.Context, o PackageOptions) (*PackageResult, error) {
 			}
 			return &PackageResult{Artifacts: arts, Skipped: true, Reason: "inputs unchanged and outputs intact"}, nil
 		}
+	}
+	if o.DryRun {
+		return &PackageResult{Reason: reason}, nil
 	}
 	fmt.Fprintf(o.Log, "package: packing, %s\n", reason)
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/magefile/mage/mg"
@@ -361,6 +362,19 @@ func packageStep(ctx context.Context) error {
 	return s.SaveArtifacts()
 }
 
+// packageOptions are the packaging settings for version.
+func (s *Session) packageOptions(ctx context.Context, version string) (release.PackageOptions, error) {
+	rev, err := s.Revision(ctx)
+	if err != nil {
+		return release.PackageOptions{}, err
+	}
+	return release.PackageOptions{
+		Root: s.Cfg.Dir, Dist: s.Cfg.Dist, Project: s.Proj.Name, Version: version, ModTime: rev.Time,
+		Binaries: s.Arts.Filter(artifact.ByType(artifact.Binary)), ExtraFiles: s.Cfg.Release.ExtraFiles,
+		Force: s.Getenv("HOIST_FORCE") == "1", Log: s.Out,
+	}, nil
+}
+
 // Package packs the binaries of the artifact list into archives, SBOMs and
 // checksums.txt, and records them.
 func (s *Session) Package(ctx context.Context) error {
@@ -368,15 +382,11 @@ func (s *Session) Package(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	rev, err := s.Revision(ctx)
+	opts, err := s.packageOptions(ctx, v.String())
 	if err != nil {
 		return err
 	}
-	res, err := release.Package(ctx, release.PackageOptions{
-		Root: s.Cfg.Dir, Dist: s.Cfg.Dist, Project: s.Proj.Name, Version: v.String(), ModTime: rev.Time,
-		Binaries: s.Arts.Filter(artifact.ByType(artifact.Binary)), ExtraFiles: s.Cfg.Release.ExtraFiles,
-		Force: s.Getenv("HOIST_FORCE") == "1", Log: s.Out,
-	})
+	res, err := release.Package(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -488,7 +498,7 @@ func (s *Session) Plan(ctx context.Context, snapshot bool) (*release.Plan, error
 	if snapshot {
 		regs = nil
 	}
-	return release.BuildPlan(release.PlanOptions{
+	p, err := release.BuildPlan(release.PlanOptions{
 		Decision: d, Snapshot: snapshot, SnapshotChecks: s.Getenv("HOIST_SNAPSHOT_CHECKS") == "1", ShortCommit: rev.Short, Project: s.Proj.Name, Dist: s.Cfg.Dist,
 		Platforms: platforms, Binaries: bins,
 		Image: release.ImagePlan{
@@ -496,6 +506,69 @@ func (s *Session) Plan(ctx context.Context, snapshot bool) (*release.Plan, error
 			Latest: s.Cfg.Publish.Latest, MinorTag: s.Cfg.Publish.MinorTag,
 		},
 	})
+	if err != nil {
+		return nil, err
+	}
+	if snapshot || d.Next.Equal(d.Current) {
+		s.predict(ctx, p, rev)
+	} else if d.Release {
+		setStep(p, "build", true, "%s: the new version and the release commit change every binary", stepReason(p, "build"))
+	}
+	return p, nil
+}
+
+// predict replaces the plan's "decided at run time" for the build and
+// package steps with the decision itself, read from the build and package
+// records without compiling or writing anything. It is used where the
+// stamp is known in advance: snapshots, and a version released as is.
+func (s *Session) predict(ctx context.Context, p *release.Plan, rev project.Revision) {
+	results, err := s.build(ctx, p.Version, rev, true)
+	if err != nil {
+		setStep(p, "build", true, "%s; whether each binary is current could not be told: %v", stepReason(p, "build"), err)
+		return
+	}
+	var stale []string
+	for _, r := range results {
+		if !r.Skipped {
+			stale = append(stale, fmt.Sprintf("%s %s (%s)", r.Name, r.Platform, r.Reason))
+		}
+	}
+	if len(stale) > 0 {
+		setStep(p, "build", true, "%d of %d binaries to compile: %s", len(stale), len(results), strings.Join(stale, "; "))
+		return // the binaries change, so everything after them is redone
+	}
+	setStep(p, "build", false, "all %d binaries up to date: sources, flags, stamp and Go unchanged", len(results))
+	rel, err := s.packageOptions(ctx, p.Version)
+	if err != nil {
+		return
+	}
+	rel.DryRun, rel.Log = true, io.Discard
+	res, err := release.Package(ctx, rel)
+	switch {
+	case err != nil:
+		setStep(p, "package", true, "%s; whether the archives are current could not be told: %v", stepReason(p, "package"), err)
+	case res.Skipped:
+		setStep(p, "package", false, "archives, SBOMs and checksums.txt up to date")
+	default:
+		setStep(p, "package", true, "archives, SBOMs and checksums.txt to write: %s", res.Reason)
+	}
+}
+
+func setStep(p *release.Plan, name string, run bool, format string, args ...any) {
+	for i := range p.Steps {
+		if p.Steps[i].Name == name {
+			p.Steps[i].Run, p.Steps[i].Reason = run, fmt.Sprintf(format, args...)
+		}
+	}
+}
+
+func stepReason(p *release.Plan, name string) string {
+	for _, st := range p.Steps {
+		if st.Name == name {
+			return st.Reason
+		}
+	}
+	return ""
 }
 
 // PrintPlan writes the plan as text, or as JSON when JSON=1.

@@ -13,6 +13,7 @@ import (
 	"github.com/hoistdev/hoist/config"
 	"github.com/hoistdev/hoist/registry"
 	"github.com/hoistdev/hoist/release"
+	"github.com/hoistdev/hoist/version"
 )
 
 // registryBin is hoist-registry built once for these tests, standing in for
@@ -337,4 +338,61 @@ func TestHeadMovedDuringChecks(t *testing.T) {
 	if err := bumpStep(ctx); err == nil || !strings.Contains(err.Error(), "HEAD moved") {
 		t.Errorf("bumpStep after HEAD moved = %v, want a refusal", err)
 	}
+}
+
+// TestPlanPredictsSkips reads the build and package records: after a build
+// and a package nothing is to be done, and a source edit is named.
+func TestPlanPredictsSkips(t *testing.T) {
+	dir := newRepo(t)
+	s, _ := newSession(t, dir, map[string]string{"PLATFORMS": "linux/amd64,windows/amd64"}, nil)
+	ctx := context.Background()
+	step := func(p *release.Plan, name string) release.Step {
+		for _, st := range p.Steps {
+			if st.Name == name {
+				return st
+			}
+		}
+		t.Fatalf("plan has no %s step", name)
+		return release.Step{}
+	}
+	p, err := s.Plan(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := step(p, "build"); !st.Run || !strings.Contains(st.Reason, "2 of 2 binaries to compile") {
+		t.Errorf("build step before any build = %+v", st)
+	}
+	rev, _ := s.Revision(ctx)
+	v, _ := release.SnapshotVersion(mustDecision(t, s), rev.Short)
+	s.SetVersion(v)
+	if err := s.BuildBinaries(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Package(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p, err = s.Plan(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := step(p, "build"); st.Run || !strings.Contains(st.Reason, "up to date") {
+		t.Errorf("build step after a build = %+v, want a skip", st)
+	}
+	if st := step(p, "package"); st.Run || !strings.Contains(st.Reason, "up to date") {
+		t.Errorf("package step after packaging = %+v, want a skip", st)
+	}
+	writeFiles(t, dir, map[string]string{"cmd/svc/main.go": "package main\n\nvar version, commit, date string\n\nfunc main() { println(version) }\n"})
+	p, _ = s.Plan(ctx, true)
+	if st := step(p, "build"); !st.Run || !strings.Contains(st.Reason, "cmd/svc/main.go changed") {
+		t.Errorf("build step after an edit = %+v, want the file named", st)
+	}
+}
+
+func mustDecision(t *testing.T, s *Session) version.Decision {
+	t.Helper()
+	d, err := version.Plan(context.Background(), s.Cfg.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
