@@ -15,6 +15,7 @@
 // so daemons from Docker 19.03 (API 1.40) onwards work.
 //
 // The package reads no environment variables. Callers that want the usual
-// DOCKER_HOST / DOCKER_TLS_VERIFY behaviour pass client.FromEnv through
-// [WithClientOpts]; the mage layer does exactly that.
+// DOCKER_HOST / DOCKER_TLS_VERIFY behaviour pass the matching client
+// options through [WithClientOpts]; the mage layer builds them from the
+// session's environment, as client.FromEnv would from the process's.
 package dockerengine

@@ -15,10 +15,12 @@
 //  1. Preflight: git identity, clean tree (dist excluded), branch, full clone,
 //     the version decision and the registry, all reported together.
 //  2. Begin a Txn, which remembers HEAD and the exact bytes of VERSION, then
-//     SetVersion.
-//  3. Build, Package, image, push. Any failure calls Txn.Rollback.
-//  4. Txn.Finish commits VERSION and creates the annotated tag, only once
-//     every artifact exists and every push succeeded.
+//     Prepare the release commit off the branch and stamp it into the build.
+//  3. Build, Package, image, push by digest. Any failure calls
+//     Txn.Rollback.
+//  4. Txn.Finish moves the branch to the release commit and creates the
+//     annotated tag, only once every artifact exists and every push
+//     succeeded; registry tags move after that.
 //  5. WriteManifest records dist/release.json with the timings a Recorder
 //     collected.
 //

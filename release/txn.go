@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -35,7 +34,7 @@ type Txn struct {
 	commit  string // the release commit this Txn made, if any
 	tag     string // the tag this Txn created, if any
 	tagObj  string // what the tag pointed at when created
-	written bool   // SetVersion ran
+	written bool   // Finish changed VERSION in the work tree
 	// prepared is the release commit Prepare wrote to the object store,
 	// which no ref points at until Finish.
 	prepared string
@@ -91,16 +90,6 @@ func (t *Txn) Head() string { return t.head }
 // (VERSION was released as is, or Finish has not run).
 func (t *Txn) Commit() string { return t.commit }
 
-// SetVersion writes v to VERSION. The file keeps its mode; Rollback brings
-// back its exact previous bytes.
-func (t *Txn) SetVersion(v *semver.Version) error {
-	t.written = true
-	if err := version.WriteFile(t.file, v); err != nil {
-		return fmt.Errorf("bump version: %w", err)
-	}
-	return nil
-}
-
 // Prepare writes the release commit, HEAD's tree with VERSION set to v,
 // into git's object store without moving any ref or touching the work tree
 // or the index, and returns it with its commit time. The build stamps that
@@ -116,19 +105,17 @@ func (t *Txn) SetVersion(v *semver.Version) error {
 // the very same commit, so the binaries and the image get the same digests
 // and the registry converges instead of collecting new ones.
 func (t *Txn) Prepare(ctx context.Context, v *semver.Version, tagName string, when time.Time) (string, time.Time, error) {
+	if v == nil {
+		return "", time.Time{}, fmt.Errorf("prepare release %s: no version given", tagName)
+	}
 	content := []byte(v.String() + "\n")
 	commit := t.head
 	if !bytes.Equal(bytes.TrimRight(t.orig, "\r\n"), bytes.TrimRight(content, "\n")) {
 		if when.IsZero() {
-			ct, err := git(ctx, t.dir, "log", "-1", "--format=%ct", t.head)
-			if err != nil {
+			var err error
+			if when, err = version.CommitTime(ctx, t.dir, t.head); err != nil {
 				return "", time.Time{}, fmt.Errorf("prepare release %s: %w", tagName, err)
 			}
-			sec, err := strconv.ParseInt(ct, 10, 64)
-			if err != nil {
-				return "", time.Time{}, fmt.Errorf("prepare release %s: commit time %q: %w", tagName, ct, err)
-			}
-			when = time.Unix(sec, 0)
 		}
 		c, err := t.writeCommit(ctx, content, "release: "+tagName, when)
 		if err != nil {
@@ -137,15 +124,11 @@ func (t *Txn) Prepare(ctx context.Context, v *semver.Version, tagName string, wh
 		commit = c
 		t.prepared = c
 	}
-	ct, err := git(ctx, t.dir, "log", "-1", "--format=%ct", commit)
+	ct, err := version.CommitTime(ctx, t.dir, commit)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("prepare release %s: %w", tagName, err)
 	}
-	sec, err := strconv.ParseInt(ct, 10, 64)
-	if err != nil {
-		return "", time.Time{}, fmt.Errorf("prepare release %s: commit time %q: %w", tagName, ct, err)
-	}
-	return commit, time.Unix(sec, 0).UTC(), nil
+	return commit, ct, nil
 }
 
 // writeCommit stores a commit whose tree is HEAD's with VERSION replaced by
@@ -181,12 +164,12 @@ func (t *Txn) writeCommit(ctx context.Context, content []byte, message string, w
 }
 
 // Finish records the release in git: it moves the branch to the commit
-// Prepare wrote (or, without Prepare, commits VERSION with the message
-// "release: <tagName>" when the file changed; a version released as is
-// needs no commit), updates VERSION in the work tree and index, and creates
-// the annotated tag tagName with tagMessage on the result. It returns the
-// commit the tag points at. When it fails half-way, Rollback still undoes
-// whatever part succeeded.
+// Prepare wrote (a compare-and-swap that refuses if HEAD moved), updates
+// VERSION in the work tree and index, keeping the file's mode, and creates
+// the annotated tag tagName with tagMessage on the release commit, or on
+// HEAD for a version released as is. It returns the commit the tag points
+// at. When it fails half-way, Rollback still undoes whatever part
+// succeeded, and calling Finish again tags the same commit.
 func (t *Txn) Finish(ctx context.Context, tagName, tagMessage string) (string, error) {
 	// The few git commands of Finish run to completion even when ctx ends:
 	// a git killed half-way leaves lock files that would block the rollback.
@@ -197,9 +180,7 @@ func (t *Txn) Finish(ctx context.Context, tagName, tagMessage string) (string, e
 	if t.tag != "" {
 		return "", fmt.Errorf("finish release %s: this transaction already created tag %s", tagName, t.tag)
 	}
-	target := t.head
 	if t.prepared != "" && t.commit == "" {
-		// Compare-and-swap: refuse if someone committed since Begin.
 		if _, err := git(ctx, t.dir, "update-ref", "-m", "release: "+tagName, "HEAD", t.prepared, t.head); err != nil {
 			return "", fmt.Errorf("finish release %s: move the branch to the release commit (did HEAD move during the release?): %w", tagName, err)
 		}
@@ -207,19 +188,13 @@ func (t *Txn) Finish(ctx context.Context, tagName, tagMessage string) (string, e
 		if _, err := git(ctx, t.dir, "checkout", t.prepared, "--", t.rel); err != nil {
 			return "", fmt.Errorf("finish release %s: write %s: %w", tagName, t.rel, err)
 		}
+		if err := os.Chmod(t.file, t.mode); err != nil {
+			return "", fmt.Errorf("finish release %s: %w", tagName, err)
+		}
 	}
+	target := t.head
 	if t.commit != "" {
 		target = t.commit
-	} else {
-		c, err := version.CommitFiles(ctx, t.dir, "release: "+tagName, t.rel)
-		switch {
-		case errors.Is(err, version.ErrNothingToCommit):
-		case err != nil:
-			return "", fmt.Errorf("finish release %s: %w", tagName, err)
-		default:
-			t.commit, target = c, c
-			t.written = true
-		}
 	}
 	if err := version.CreateAnnotatedTag(ctx, t.dir, tagName, tagMessage, target); err != nil {
 		return "", fmt.Errorf("finish release %s: %w", tagName, err)

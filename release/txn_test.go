@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/google/go-cmp/cmp"
@@ -49,8 +50,9 @@ func TestTxnEachStageFails(t *testing.T) {
 			r := releaseRepo(t)
 			switch fail {
 			case "commit":
-				hook := filepath.Join(r.dir, ".git", "hooks", "pre-commit")
-				if err := os.WriteFile(hook, []byte("#!/bin/sh\necho refusing >&2\nexit 1\n"), 0o755); err != nil {
+				// A held lock on the branch makes git refuse to move it.
+				lock := filepath.Join(r.dir, ".git", "refs", "heads", "main.lock")
+				if err := os.WriteFile(lock, nil, 0o644); err != nil {
 					t.Fatal(err)
 				}
 			case "tag":
@@ -80,7 +82,10 @@ func TestTxnEachStageFails(t *testing.T) {
 				t.Fatalf("Begin() = %v", err)
 			}
 			run := func() error {
-				if err := step("bump", func() error { return txn.SetVersion(semver.MustParse("0.2.0")) }); err != nil {
+				if err := step("bump", func() error {
+					_, _, err := txn.Prepare(ctx, semver.MustParse("0.2.0"), "v0.2.0", time.Time{})
+					return err
+				}); err != nil {
 					return err
 				}
 				for _, s := range []string{"build", "package", "image", "push"} {
@@ -166,8 +171,8 @@ func TestTxnReleasedAsIs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := txn.SetVersion(semver.MustParse("0.1.0")); err != nil {
-		t.Fatal(err)
+	if c, _, err := txn.Prepare(t.Context(), semver.MustParse("0.1.0"), "v0.1.0", time.Time{}); err != nil || c != before.Head {
+		t.Fatalf("Prepare(as is) = %s, %v; want HEAD", c, err)
 	}
 	target, err := txn.Finish(t.Context(), "v0.1.0", "Release v0.1.0")
 	if err != nil {
@@ -200,7 +205,7 @@ func TestTxnFinishRetryAfterTagFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := txn.SetVersion(semver.MustParse("0.2.0")); err != nil {
+	if _, _, err := txn.Prepare(t.Context(), semver.MustParse("0.2.0"), "v0.2.0", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := txn.Finish(t.Context(), "v0.2.0", "msg"); err == nil {
@@ -253,7 +258,7 @@ func TestTxnRollbackRefuses(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := txn.SetVersion(semver.MustParse("0.2.0")); err != nil {
+			if _, _, err := txn.Prepare(t.Context(), semver.MustParse("0.2.0"), "v0.2.0", time.Time{}); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := txn.Finish(t.Context(), "v0.2.0", "msg"); err != nil {
@@ -335,14 +340,14 @@ func TestBeginErrors(t *testing.T) {
 	}
 }
 
-func TestTxnSetVersionError(t *testing.T) {
+func TestTxnPrepareNilVersion(t *testing.T) {
 	r := newRepo(t, "0.1.0")
 	txn, err := Begin(t.Context(), r.dir, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := txn.SetVersion(nil); err == nil {
-		t.Errorf("SetVersion(nil) = nil, want an error")
+	if _, _, err := txn.Prepare(t.Context(), nil, "v1", time.Time{}); err == nil {
+		t.Errorf("Prepare(nil) = nil error, want one")
 	}
 	if err := txn.Rollback(t.Context()); err != nil {
 		t.Errorf("Rollback() = %v", err)
