@@ -587,12 +587,16 @@ func writePackages(ctx context.Context, o *PackageOptions, inputs []packInput, u
 				return err
 			}
 			outs[i] = out
-			fmt.Fprintf(o.Log, "package: wrote %s\n", out.File)
 			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
+	}
+	// Logged here, in a stable order, rather than from the workers, which
+	// would race on a log writer that is not safe for concurrent use.
+	for _, out := range outs[:len(jobs)] {
+		fmt.Fprintf(o.Log, "package: wrote %s\n", out.File)
 	}
 	paths := make([]string, len(jobs))
 	for i, j := range jobs {
