@@ -118,9 +118,12 @@ func makeTemplate(ctx context.Context, dir string) ([]byte, []byte, error) {
 	}
 	for _, args := range [][]string{
 		{"mod", "init", "example.com/template/magefiles"},
-		{"mod", "edit", "-require=github.com/hoistdev/hoist@v0.0.0", "-replace=github.com/hoistdev/hoist=" + hoistRoot},
-		{"get", "-tool", "github.com/magefile/mage@v1.17.2"},
-		{"get", "-tool", "github.com/hoistdev/hoist/cmd/hoist-registry"},
+		// go mod edit -tool, not go get -tool: go get asks the module proxy
+		// for the newest hoist even though a replace directive points at
+		// this checkout, and a proxy that answers 403 for unknown modules
+		// makes that fatal.
+		{"mod", "edit", "-require=github.com/hoistdev/hoist@v0.0.0", "-replace=github.com/hoistdev/hoist=" + hoistRoot,
+			"-require=github.com/magefile/mage@v1.17.2", "-tool=github.com/magefile/mage", "-tool=github.com/hoistdev/hoist/cmd/hoist-registry"},
 		{"mod", "tidy"},
 	} {
 		if offline := gocmd("off", args...); offline != nil {
