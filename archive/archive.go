@@ -22,6 +22,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/hoistdev/hoist/internal/atomicfile"
+	"github.com/hoistdev/hoist/internal/ctxio"
 )
 
 // Format is an archive container format. Its value is also the file
@@ -402,24 +403,10 @@ func copyEntry(ctx context.Context, e entry, open func(size int64) (io.Writer, e
 	if err != nil {
 		return fmt.Errorf("write header for %s: %w", e.name, err)
 	}
-	if _, err := io.Copy(w, ctxReader{ctx, f}); err != nil {
+	if _, err := io.Copy(w, ctxio.Reader{Ctx: ctx, R: f}); err != nil {
 		return fmt.Errorf("pack %s as %s: %w", e.src, e.name, err)
 	}
 	return nil
-}
-
-// ctxReader stops a long copy once ctx is done, so cancelling a release
-// does not wait for a large binary to finish compressing.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // msDosTime converts t to the MS-DOS date and time fields of a zip

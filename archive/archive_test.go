@@ -449,19 +449,6 @@ func TestWriteCancelled(t *testing.T) {
 	}
 }
 
-func TestCtxReaderStopsMidCopy(t *testing.T) {
-	ctx, cancel := context.WithCancel(t.Context())
-	r := ctxReader{ctx, strings.NewReader(strings.Repeat("x", 100))}
-	buf := make([]byte, 10)
-	if n, err := r.Read(buf); n != 10 || err != nil {
-		t.Fatalf("ctxReader.Read() = %d, %v, want 10, nil", n, err)
-	}
-	cancel()
-	if n, err := r.Read(buf); n != 0 || !errors.Is(err, context.Canceled) {
-		t.Errorf("ctxReader.Read() after cancel = %d, %v, want 0, context.Canceled", n, err)
-	}
-}
-
 func TestWriteReplacesExisting(t *testing.T) {
 	r := newRelease(t, t.TempDir())
 	out := filepath.Join(t.TempDir(), "nested", "dist")

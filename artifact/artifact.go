@@ -112,6 +112,17 @@ func (l *List) Filter(filters ...Filter) []Artifact {
 	return out
 }
 
+// Select returns the artifacts of as that match every filter, in order.
+func Select(as []Artifact, filters ...Filter) []Artifact {
+	var out []Artifact
+	for _, a := range as {
+		if matchAll(a, filters) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 // All returns a copy of every artifact.
 func (l *List) All() []Artifact { return l.Filter() }
 
@@ -158,7 +169,10 @@ func (l *List) Save(path string) error {
 	if err != nil {
 		return fmt.Errorf("encode artifact list: %w", err)
 	}
-	return WriteFileAtomic(path, append(data, '\n'), 0o644)
+	if err := atomicfile.WriteBytes(context.Background(), path, append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
 }
 
 func compare(a, b Artifact) int {
@@ -168,13 +182,4 @@ func compare(a, b Artifact) int {
 		}
 	}
 	return 0
-}
-
-// WriteFileAtomic writes data to a temporary file beside path and renames it
-// into place, so readers never see a half-written file.
-func WriteFileAtomic(path string, data []byte, perm fs.FileMode) error {
-	if err := atomicfile.WriteBytes(context.Background(), path, data, perm); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }

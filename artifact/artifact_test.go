@@ -120,20 +120,3 @@ func TestConcurrentAdd(t *testing.T) {
 		t.Errorf("len(All()) after 50 concurrent Adds = %d, want 50", got)
 	}
 }
-
-func TestWriteFileAtomicErrors(t *testing.T) {
-	dir := t.TempDir()
-	blocker := filepath.Join(dir, "file")
-	os.WriteFile(blocker, nil, 0o644)
-	if err := WriteFileAtomic(filepath.Join(blocker, "x", "y.json"), []byte("x"), 0o644); err == nil {
-		t.Error("WriteFileAtomic under a regular file = nil, want an error")
-	}
-	target := filepath.Join(dir, "out.txt")
-	if err := WriteFileAtomic(target, []byte("hello"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	fi, _ := os.Stat(target)
-	if fi.Mode().Perm() != 0o600 {
-		t.Errorf("mode = %v, want 0600", fi.Mode().Perm())
-	}
-}

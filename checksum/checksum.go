@@ -16,40 +16,25 @@ import (
 	"strings"
 
 	"github.com/hoistdev/hoist/internal/atomicfile"
+	"github.com/hoistdev/hoist/internal/ctxio"
 )
 
 // SHA256File returns the lowercase hex SHA-256 digest of the file at path
 // and its size in bytes, the pair that artifact lists, SBOMs and release
-// manifests record for every file they mention.
-func SHA256File(path string) (string, int64, error) {
-	return sha256File(context.Background(), path)
-}
-
-func sha256File(ctx context.Context, path string) (string, int64, error) {
+// manifests record for every file they mention. It stops early when ctx
+// ends.
+func SHA256File(ctx context.Context, path string) (string, int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", 0, fmt.Errorf("sha256 %s: %w", path, err)
 	}
 	defer f.Close()
 	h := sha256.New()
-	n, err := io.Copy(h, ctxReader{ctx, f})
+	n, err := io.Copy(h, ctxio.Reader{Ctx: ctx, R: f})
 	if err != nil {
 		return "", 0, fmt.Errorf("sha256 %s: %w", path, err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), n, nil
-}
-
-// ctxReader lets a cancelled release stop hashing a large artifact early.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // line is one checksums.txt entry.
@@ -114,7 +99,7 @@ func Write(ctx context.Context, dst string, paths []string, baseDir string) erro
 		if err == nil && !st.Mode().IsRegular() {
 			return fmt.Errorf("write checksums %s: %s is not a regular file; list the files themselves", dst, l.abs)
 		}
-		if l.sum, _, err = sha256File(ctx, l.abs); err != nil {
+		if l.sum, _, err = SHA256File(ctx, l.abs); err != nil {
 			return fmt.Errorf("write checksums %s: %w", dst, err)
 		}
 		fmt.Fprintf(&buf, "%s  %s\n", l.sum, l.rel)

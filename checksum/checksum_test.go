@@ -38,14 +38,14 @@ func TestSHA256File(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := filepath.Join(dir, tt.name)
 			writeFile(t, p, tt.content)
-			sum, size, err := SHA256File(p)
+			sum, size, err := SHA256File(context.Background(), p)
 			if err != nil || sum != tt.wantSum || size != tt.wantSize {
 				t.Errorf("SHA256File(%s) = %s, %d, %v, want %s, %d, nil", tt.name, sum, size, err, tt.wantSum, tt.wantSize)
 			}
 		})
 	}
 	missing := filepath.Join(dir, "missing")
-	if _, _, err := SHA256File(missing); !errors.Is(err, fs.ErrNotExist) {
+	if _, _, err := SHA256File(context.Background(), missing); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("SHA256File(missing) = %v, want fs.ErrNotExist", err)
 	}
 }
@@ -81,7 +81,7 @@ func TestWrite(t *testing.T) {
 		t.Fatalf("Write(%s) = %v, want nil", dst, err)
 	}
 	sum := func(name string) string {
-		s, _, err := SHA256File(filepath.Join(dir, name))
+		s, _, err := SHA256File(context.Background(), filepath.Join(dir, name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -250,7 +250,7 @@ func BenchmarkSHA256File(b *testing.B) {
 	}
 	b.SetBytes(size)
 	for b.Loop() {
-		if _, n, err := SHA256File(p); err != nil || n != size {
+		if _, n, err := SHA256File(context.Background(), p); err != nil || n != size {
 			b.Fatalf("SHA256File = %d, %v", n, err)
 		}
 	}

@@ -3,14 +3,15 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/hoistdev/hoist/platform"
 	"github.com/hoistdev/hoist/project"
+	"github.com/hoistdev/hoist/registry"
 )
 
 // Config is the whole of hoist's configuration. The zero value means "use
@@ -65,7 +66,7 @@ type Config struct {
 
 // Defaults returns the configuration used when nothing is set.
 func Defaults() Config {
-	return Config{Dir: ".", Dist: "dist", VersionFile: "VERSION", CoverageMin: 80}
+	return Config{Dir: ".", Dist: "dist", VersionFile: "VERSION", CoverageMin: 80, Publish: Publish{EmbeddedAddr: registry.DefaultAddr}}
 }
 
 // Merge fills the zero fields of c from d, so that a consumer's partial
@@ -83,51 +84,10 @@ func (c Config) Merge(d Config) Config {
 	if c.CoverageMin == 0 {
 		c.CoverageMin = d.CoverageMin
 	}
+	if c.Publish.EmbeddedAddr == "" {
+		c.Publish.EmbeddedAddr = d.Publish.EmbeddedAddr
+	}
 	return c
-}
-
-// ApplyEnv overlays the CI overrides read through getenv. Unset variables
-// change nothing; malformed ones are errors that name the variable.
-func (c *Config) ApplyEnv(getenv func(string) string) error {
-	if v := getenv("PLATFORMS"); v != "" {
-		if _, err := platform.ParseList(v); err != nil {
-			return fmt.Errorf("PLATFORMS: %w", err)
-		}
-		c.Platforms = strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' })
-	}
-	if v := getenv("HOIST_JOBS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return fmt.Errorf("HOIST_JOBS=%q: set a whole number of parallel builds, at least 1", v)
-		}
-		c.Jobs = n
-	}
-	if v := getenv("COVERAGE_MIN"); v != "" {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f > 100 {
-			return fmt.Errorf("COVERAGE_MIN=%q: set a percentage such as 80, or -1 to disable the gate", v)
-		}
-		c.CoverageMin = f
-	}
-	if v := getenv("TEST_ARGS"); v != "" {
-		c.TestArgs = strings.Fields(v)
-	}
-	if v := getenv("REGISTRY"); v != "" {
-		c.Publish.Registries = splitList(v)
-	}
-	if v := getenv("HOIST_INSECURE_REGISTRIES"); v != "" {
-		c.Publish.Insecure = splitList(v)
-	}
-	if v := getenv("HOIST_REGISTRY_ADDR"); v != "" {
-		c.Publish.EmbeddedAddr = v
-	}
-	if v := getenv("HOIST_REGISTRY_COMMAND"); v != "" {
-		c.Publish.EmbeddedCommand = strings.Fields(v)
-	}
-	if v := getenv("HOIST_IMAGE_TARBALL"); v != "" {
-		c.Image.Tarball = splitList(v)
-	}
-	return nil
 }
 
 func splitList(v string) []string {
@@ -151,8 +111,8 @@ func (c Config) Validate() error {
 	if c.Jobs < 0 {
 		errs = append(errs, fmt.Errorf("Jobs = %d: use 0 for the default or a positive number", c.Jobs))
 	}
-	if c.CoverageMin > 100 {
-		errs = append(errs, fmt.Errorf("CoverageMin = %v: a percentage cannot exceed 100", c.CoverageMin))
+	if c.CoverageMin > 100 || math.IsNaN(c.CoverageMin) || math.IsInf(c.CoverageMin, 0) {
+		errs = append(errs, fmt.Errorf("CoverageMin = %v: set a percentage from 0 to 100, or a negative number to disable the gate", c.CoverageMin))
 	}
 	if filepath.IsAbs(c.Dist) || strings.HasPrefix(filepath.ToSlash(filepath.Clean(c.Dist)), "..") || filepath.Clean(c.Dist) == "." {
 		errs = append(errs, fmt.Errorf("Dist = %q: use a directory inside the module, such as dist", c.Dist))
@@ -217,11 +177,16 @@ func (c Config) validatePublish() []error {
 			hosts[name] = true // Insecure may name the host without its port
 		}
 	}
-	if len(hosts) == 0 {
-		return errs
-	}
 	for _, h := range p.Insecure {
-		if !hosts[h] {
+		if strings.Contains(h, "@") {
+			errs = append(errs, credentialsError("Publish.Insecure (HOIST_INSECURE_REGISTRIES)", h))
+			continue
+		}
+		if strings.ContainsAny(h, "/ ") {
+			errs = append(errs, fmt.Errorf("Publish.Insecure (HOIST_INSECURE_REGISTRIES) entry %q is not a host: write host[:port] only, such as registry.internal:5000", h))
+			continue
+		}
+		if len(hosts) > 0 && !hosts[h] {
 			errs = append(errs, fmt.Errorf("Publish.Insecure (HOIST_INSECURE_REGISTRIES) names %s, but no entry of Registries (REGISTRY) is on that host: write the host exactly as in Registries, e.g. %s, or drop it", h, firstKey(hosts)))
 		}
 	}
@@ -229,8 +194,11 @@ func (c Config) validatePublish() []error {
 }
 
 // checkRegistry rejects a registry entry that is a URL or a full image
-// reference rather than a repository prefix.
+// reference rather than a repository prefix, or that carries credentials.
 func checkRegistry(r string) error {
+	if host, _, _ := strings.Cut(r, "/"); strings.Contains(host, "@") {
+		return credentialsError("Publish.Registries (REGISTRY)", r)
+	}
 	if strings.Contains(r, "://") {
 		_, rest, _ := strings.Cut(r, "://")
 		return fmt.Errorf("Registries entry %q is a URL: write it without the scheme, as %q; for plain HTTP to a non-loopback host add the host to Insecure", r, strings.TrimSuffix(rest, "/"))
@@ -243,6 +211,19 @@ func checkRegistry(r string) error {
 		return fmt.Errorf("Registries entry %q is not a repository prefix: use host[:port][/lowercase/path], such as ghcr.io/acme or localhost:5000", r)
 	}
 	return nil
+}
+
+// credentialsError refuses a setting with a user name or password in it,
+// showing the value with everything before the "@" redacted: credentials
+// come from the Docker keychain, never from a setting that gets printed.
+func credentialsError(field, value string) error {
+	at := strings.LastIndex(value, "@")
+	shown := "***" + value[at:]
+	if scheme, _, ok := strings.Cut(value, "://"); ok && len(scheme) < at {
+		shown = scheme + "://***" + value[at:]
+	}
+	host, _, _ := strings.Cut(value[at+1:], "/")
+	return fmt.Errorf("%s entry %q holds credentials: remove them and log in with `docker login %s` (or a credential helper); hoist reads the Docker config and never takes a password from a setting", field, shown, host)
 }
 
 func joinPlatforms(ps []platform.Platform) string {

@@ -1,9 +1,11 @@
 package config
 
 import (
+	"math"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hoistdev/hoist/project"
 )
@@ -19,17 +21,20 @@ func TestMergeKeepsSetValues(t *testing.T) {
 
 func TestApplyEnv(t *testing.T) {
 	c := Defaults()
-	err := c.ApplyEnv(env(map[string]string{
+	e, err := ReadEnv(env(map[string]string{
 		"PLATFORMS": "linux/amd64, linux/arm/v7", "HOIST_JOBS": "3", "COVERAGE_MIN": "-1",
 		"TEST_ARGS": "-run X -count=1", "REGISTRY": "ghcr.io/a,localhost:5000", "HOIST_INSECURE_REGISTRIES": "10.0.0.5:5000",
-		"HOIST_IMAGE_TARBALL": "linux/amd64", "HOIST_REGISTRY_ADDR": "localhost:5001",
+		"HOIST_IMAGE_TARBALL": "linux/amd64", "HOIST_REGISTRY_ADDR": "localhost:5001", "HOIST_REGISTRY_DATA": "/data",
+		"HOIST_ALLOW_DETACHED": "1",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
+	c.ApplyEnv(e)
 	if !slices.Equal(c.Platforms, []string{"linux/amd64", "linux/arm/v7"}) || c.Jobs != 3 || c.CoverageMin != -1 ||
 		!slices.Equal(c.TestArgs, []string{"-run", "X", "-count=1"}) || !slices.Equal(c.Publish.Registries, []string{"ghcr.io/a", "localhost:5000"}) ||
-		!slices.Equal(c.Publish.Insecure, []string{"10.0.0.5:5000"}) || c.Publish.EmbeddedAddr != "localhost:5001" || !slices.Equal(c.Image.Tarball, []string{"linux/amd64"}) {
+		!slices.Equal(c.Publish.Insecure, []string{"10.0.0.5:5000"}) || c.Publish.EmbeddedAddr != "localhost:5001" || !slices.Equal(c.Image.Tarball, []string{"linux/amd64"}) ||
+		c.Publish.EmbeddedData != "/data" || !c.Release.AllowDetached {
 		t.Errorf("ApplyEnv() = %+v", c)
 	}
 	ps, err := c.ParsedPlatforms()
@@ -38,20 +43,52 @@ func TestApplyEnv(t *testing.T) {
 	}
 }
 
-func TestApplyEnvErrors(t *testing.T) {
+func TestReadEnv(t *testing.T) {
+	e, err := ReadEnv(env(map[string]string{
+		"COVERAGE_MIN": "0", "BUMP": "minor", "HOIST_FORCE": "1", "SOURCE_DATE_EPOCH": "1700000000", "CI": "true",
+		"DIGESTS": "sha256:a, sha256:b", "HOME": "/home/u", "DOCKER_LATEST": "1", "GO_IMAGE": "golang:1",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.CoverageMin == nil || *e.CoverageMin != 0 {
+		t.Errorf("COVERAGE_MIN=0 gave %v, want a gate of 0", e.CoverageMin)
+	}
+	c := Defaults()
+	c.ApplyEnv(e)
+	if c.CoverageMin != 0 {
+		t.Errorf("CoverageMin after COVERAGE_MIN=0 = %v, want 0", c.CoverageMin)
+	}
+	if e.Bump.String() != "minor" || !e.Force || !e.TidyCheck || !e.SourceDate.Equal(time.Unix(1700000000, 0)) ||
+		!slices.Equal(e.Digests, []string{"sha256:a", "sha256:b"}) || e.DefaultRegistryData != "/home/u/.local/share/hoist/registry" ||
+		!e.Docker.Latest || e.Docker.BuildArgs["GO_IMAGE"] != "golang:1" {
+		t.Errorf("ReadEnv() = %+v", e)
+	}
+}
+
+func TestReadEnvErrors(t *testing.T) {
 	tests := []struct{ name, key, val, want string }{
 		{name: "bad platform", key: "PLATFORMS", val: "linux", want: "PLATFORMS"},
 		{name: "bad jobs", key: "HOIST_JOBS", val: "0", want: "HOIST_JOBS"},
 		{name: "bad gate", key: "COVERAGE_MIN", val: "lots", want: "COVERAGE_MIN"},
 		{name: "gate over 100", key: "COVERAGE_MIN", val: "101", want: "COVERAGE_MIN"},
+		{name: "gate NaN", key: "COVERAGE_MIN", val: "NaN", want: "COVERAGE_MIN"},
+		{name: "gate Inf", key: "COVERAGE_MIN", val: "-Inf", want: "COVERAGE_MIN"},
+		{name: "bad bump", key: "BUMP", val: "sideways", want: "BUMP"},
+		{name: "epoch words", key: "SOURCE_DATE_EPOCH", val: "soon", want: "SOURCE_DATE_EPOCH"},
+		{name: "epoch negative", key: "SOURCE_DATE_EPOCH", val: "-5", want: "SOURCE_DATE_EPOCH"},
+		{name: "epoch past 9999", key: "SOURCE_DATE_EPOCH", val: "253402300800", want: "year 9999"},
+		{name: "docker platform", key: "DOCKER_PLATFORM", val: "linux", want: "DOCKER_PLATFORM"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := Defaults()
-			if err := c.ApplyEnv(env(map[string]string{tt.key: tt.val})); err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("ApplyEnv(%s=%s) = %v, want an error naming %s", tt.key, tt.val, err, tt.want)
+			if _, err := ReadEnv(env(map[string]string{tt.key: tt.val})); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("ReadEnv(%s=%s) = %v, want an error naming %s", tt.key, tt.val, err, tt.want)
 			}
 		})
+	}
+	if _, err := ReadEnv(env(map[string]string{"SOURCE_DATE_EPOCH": "253402300799"})); err != nil {
+		t.Errorf("ReadEnv(SOURCE_DATE_EPOCH at the last second of 9999) = %v", err)
 	}
 }
 
@@ -84,6 +121,10 @@ func TestValidate(t *testing.T) {
 		{name: "registry digest", mod: func(c *Config) { c.Publish.Registries = []string{"ghcr.io/acme@sha256:00"} }, want: "tag or digest"},
 		{name: "registry upper case", mod: func(c *Config) { c.Publish.Registries = []string{"ghcr.io/Acme"} }, want: "lowercase"},
 		{name: "registry empty", mod: func(c *Config) { c.Publish.Registries = []string{""} }, want: "repository prefix"},
+		{name: "gate NaN", mod: func(c *Config) { c.CoverageMin = math.NaN() }, want: "CoverageMin"},
+		{name: "registry credentials", mod: func(c *Config) { c.Publish.Registries = []string{"bob:hunter2@ghcr.io/acme"} }, want: `"***@ghcr.io/acme" holds credentials`},
+		{name: "insecure credentials", mod: func(c *Config) { c.Publish.Insecure = []string{"bob:hunter2@10.0.0.5"} }, want: "docker login 10.0.0.5"},
+		{name: "insecure path", mod: func(c *Config) { c.Publish.Insecure = []string{"10.0.0.5/team"} }, want: "host[:port]"},
 		{name: "insecure elsewhere", mod: func(c *Config) {
 			c.Publish.Registries, c.Publish.Insecure = []string{"10.0.0.5:5000/team"}, []string{"10.0.0.6:5000"}
 		}, want: "10.0.0.5"},
@@ -92,8 +133,12 @@ func TestValidate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := Defaults()
 			tt.mod(&c)
-			if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tt.want) {
+			err := c.Validate()
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Validate() = %v, want an error naming %s", err, tt.want)
+			}
+			if err != nil && strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("Validate() = %v: it echoes the password", err)
 			}
 		})
 	}

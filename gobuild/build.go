@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/hoistdev/hoist/artifact"
+	"github.com/hoistdev/hoist/internal/atomicfile"
 	"github.com/hoistdev/hoist/platform"
 	"github.com/hoistdev/hoist/project"
 )
@@ -196,7 +197,7 @@ func Build(ctx context.Context, proj *project.Project, opts ...Option) ([]Result
 	if err != nil {
 		return nil, err
 	}
-	mods, err := localModules(proj.Root, proj.Module)
+	mods, err := project.LocalModules(proj.Root)
 	if err != nil {
 		return nil, err
 	}
@@ -489,5 +490,8 @@ func writeRecord(path string, r record) error {
 	if err != nil {
 		return fmt.Errorf("encode build record: %w", err)
 	}
-	return artifact.WriteFileAtomic(path, append(data, '\n'), 0o644)
+	if err := atomicfile.WriteBytes(context.Background(), path, append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write build record %s: %w", path, err)
+	}
+	return nil
 }

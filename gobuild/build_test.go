@@ -276,12 +276,12 @@ func TestLocalModulesAndSources(t *testing.T) {
 	os.WriteFile(filepath.Join(proj.Root, "go.mod"), []byte(gomod), 0o644)
 	os.WriteFile(filepath.Join(proj.Root, "cmd", "svc", "lib.go"), []byte("package main\n\nimport _ \"example.com/lib\"\n"), 0o644)
 
-	mods, err := localModules(proj.Root, proj.Module)
+	mods, err := project.LocalModules(proj.Root)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if mods["example.com/lib"] != lib || mods["example.com/rel"] != filepath.Join(proj.Root, "rel") || mods["example.com/other"] != "" {
-		t.Errorf("localModules() = %v, want lib and rel only", mods)
+		t.Errorf("project.LocalModules() = %v, want svc, lib and rel only", mods)
 	}
 	srcs, err := newHasher(proj.Root).sources(mods, proj.Mains[0].ImportPath, host, nil)
 	if err != nil {

@@ -1,13 +1,10 @@
 package gobuild
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"go/build"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -42,55 +39,6 @@ func (h *hasher) file(abs string) (string, error) {
 	h.memo[abs] = sum
 	h.mu.Unlock()
 	return sum, nil
-}
-
-// localModules maps module paths whose source is on disk to their
-// directories: the main module, plus every replace directive pointing at a
-// local path, since edits there change the binary too.
-func localModules(root, module string) (map[string]string, error) {
-	mods := map[string]string{module: root}
-	data, err := os.ReadFile(filepath.Join(root, "go.mod"))
-	if err != nil {
-		return nil, fmt.Errorf("read go.mod: %w", err)
-	}
-	inBlock := false
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if i := strings.Index(line, "//"); i >= 0 {
-			line = strings.TrimSpace(line[:i])
-		}
-		switch {
-		case line == "replace (":
-			inBlock = true
-			continue
-		case inBlock && line == ")":
-			inBlock = false
-			continue
-		case strings.HasPrefix(line, "replace "):
-			line = strings.TrimSpace(strings.TrimPrefix(line, "replace "))
-		case !inBlock:
-			continue
-		}
-		lhs, rhs, ok := strings.Cut(line, "=>")
-		if !ok {
-			continue
-		}
-		from := strings.Fields(lhs)
-		to := strings.Fields(rhs)
-		if len(from) == 0 || len(to) != 1 {
-			continue // a module version on the right means a download, pinned by go.sum
-		}
-		dir := to[0]
-		if !strings.HasPrefix(dir, "./") && !strings.HasPrefix(dir, "../") && !filepath.IsAbs(dir) {
-			continue
-		}
-		if !filepath.IsAbs(dir) {
-			dir = filepath.Join(root, filepath.FromSlash(dir))
-		}
-		mods[from[0]] = dir
-	}
-	return mods, nil
 }
 
 // sources lists the files that go into one binary for one platform, keyed

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"github.com/hoistdev/hoist/internal/ctxio"
 	"hash"
 	"io"
 	"io/fs"
@@ -144,7 +145,7 @@ func copyFile(ctx context.Context, tw *tar.Writer, e *entry) error {
 		return fmt.Errorf("read %s for /%s: %w", e.src, e.name, err)
 	}
 	defer f.Close()
-	n, err := io.CopyN(tw, ctxReader{ctx, f}, e.size)
+	n, err := io.CopyN(tw, ctxio.Reader{Ctx: ctx, R: f}, e.size)
 	if err == io.EOF || (err == nil && !atEOF(f)) {
 		return fmt.Errorf("read %s for /%s: size changed from %d bytes while building the image; rerun once the file is stable", e.src, e.name, e.size)
 	}
@@ -152,19 +153,6 @@ func copyFile(ctx context.Context, tw *tar.Writer, e *entry) error {
 		return fmt.Errorf("read %s for /%s after %d bytes: %w", e.src, e.name, n, err)
 	}
 	return nil
-}
-
-// ctxReader stops copying a large binary once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 func atEOF(r io.Reader) bool {

@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // Platform is one build target: an operating system, an architecture and an
@@ -124,6 +126,13 @@ func (p Platform) OCIVariant() string {
 		return strings.SplitN(p.Variant, ".", 2)[0]
 	}
 	return p.Variant
+}
+
+// OCI returns the platform as an OCI image index describes it, with the
+// variant spelt the OCI way (OCIVariant). Its String method gives back
+// os/arch[/variant].
+func (p Platform) OCI() v1.Platform {
+	return v1.Platform{OS: p.OS, Architecture: p.Arch, Variant: p.OCIVariant()}
 }
 
 // Exe returns the file name of a binary called name on this platform.

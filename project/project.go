@@ -1,7 +1,6 @@
 package project
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -62,37 +61,6 @@ func NameFromModule(module string) string {
 		}
 	}
 	return module
-}
-
-// ModulePath reads the module path from dir/go.mod.
-func ModulePath(dir string) (string, error) {
-	gomod := filepath.Join(dir, "go.mod")
-	data, err := os.ReadFile(gomod)
-	if errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("no go.mod in %s: run mage from the module root, or create one with `go mod init example.com/you/service`", dir)
-	}
-	if err != nil {
-		return "", fmt.Errorf("read go.mod: %w", err)
-	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if i := strings.Index(line, "//"); i >= 0 {
-			line = strings.TrimSpace(line[:i])
-		}
-		rest, ok := strings.CutPrefix(line, "module")
-		if !ok || (rest != "" && rest[0] != ' ' && rest[0] != '\t' && rest[0] != '"') {
-			continue
-		}
-		mod := strings.TrimSpace(rest)
-		if unq, err := strconv.Unquote(mod); err == nil {
-			mod = unq
-		}
-		if mod != "" {
-			return mod, nil
-		}
-	}
-	return "", fmt.Errorf("%s has no module line: add one such as `module example.com/you/service`", gomod)
 }
 
 // Discover finds the module and its main packages under root. When dirs is

@@ -49,7 +49,7 @@ func TestModulePath(t *testing.T) {
 		{name: "plain", gomod: "module example.com/a\n\ngo 1.26\n", want: "example.com/a"},
 		{name: "quoted with comment", gomod: "// hi\nmodule \"example.com/b/v3\" // c\n", want: "example.com/b/v3"},
 		{name: "no module line", gomod: "go 1.26\n", wantErr: "no module line"},
-		{name: "modulex is not module", gomod: "modulex foo\n", wantErr: "no module line"},
+		{name: "modulex is not module", gomod: "modulex foo\n", wantErr: "unknown directive: modulex"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -183,6 +183,10 @@ func parseDestinations(dests []Destination, o *options) ([]target, error) {
 // accepts a little more (a leading '.' or '-') than registries do.
 var validTag = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$`)
 
+// ValidTag reports whether registries accept t as a tag: up to 128
+// letters, digits, '_', '.' and '-', not starting with '.' or '-'.
+func ValidTag(t string) bool { return validTag.MatchString(t) }
+
 // blobItem is one layer or config to make present at each destination.
 type blobItem struct {
 	layer  v1.Layer

@@ -29,6 +29,10 @@ type TagState struct {
 // do the registry tags move. It returns the state of every tag it moved, in
 // order, also when it fails part-way, so the caller can Untag them.
 func Tag(ctx context.Context, repository, digest string, tags []string, opts ...Option) ([]TagState, error) {
+	return tag(ctx, repository, digest, tags, nil, opts...)
+}
+
+func tag(ctx context.Context, repository, digest string, tags []string, before func(TagState) error, opts ...Option) ([]TagState, error) {
 	o, err := makeOptions(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("tag %s: %w", repository, err)
@@ -60,11 +64,46 @@ func Tag(ctx context.Context, repository, digest string, tags []string, opts ...
 		if prev == digest {
 			continue // already there; nothing to undo either
 		}
+		st := TagState{Repository: repository, Tag: t, Previous: prev}
+		if before != nil {
+			if err := before(st); err != nil {
+				return states, fmt.Errorf("tag %s: %w", tref, err)
+			}
+		}
 		if err := remote.Tag(tref, desc, ropts...); err != nil {
 			return states, fmt.Errorf("tag %s: %w", tref, explain(err, repo))
 		}
-		states = append(states, TagState{Repository: repository, Tag: t, Previous: prev})
+		states = append(states, st)
 		o.progress.note(fmt.Sprintf("tagged %s -> %s", tref, shortDigest(desc.Digest)))
+	}
+	return states, nil
+}
+
+// TagAll moves a release's tags to digest in every repository, the version
+// tag tags[0] last: the floating tags that follow it (latest, MAJOR.MINOR)
+// usually exist and can always be put back by pointing them at their old
+// digest, while the version tag is new and can only be undone by deleting
+// it, which some registries refuse. So every repository moves its floating
+// tags before any gets the version tag. before, when not nil, is called
+// with each tag's state before it moves, for a caller that must remember
+// what to put back even if it is killed half-way. On failure TagAll puts
+// back what it moved; otherwise it returns the states for a later Untag.
+func TagAll(ctx context.Context, repos []string, digest string, tags []string, before func(TagState) error, opts ...Option) ([]TagState, error) {
+	var states []TagState
+	for _, phase := range [][]string{tags[min(1, len(tags)):], tags[:min(1, len(tags))]} {
+		if len(phase) == 0 {
+			continue
+		}
+		for _, repo := range repos {
+			st, err := tag(ctx, repo, digest, phase, before, opts...)
+			states = append(states, st...)
+			if err != nil {
+				if uerr := Untag(context.WithoutCancel(ctx), states, opts...); uerr != nil {
+					err = fmt.Errorf("%w; and putting the tags back failed: %v", err, uerr)
+				}
+				return nil, err
+			}
+		}
 	}
 	return states, nil
 }

@@ -2,16 +2,16 @@ package release
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/hoistdev/hoist/artifact"
+	"github.com/hoistdev/hoist/internal/atomicfile"
 )
 
 // ManifestFile is the name of the release manifest in dist.
@@ -38,8 +38,9 @@ type Manifest struct {
 	Artifacts []ManifestArtifact `json:"artifacts"`
 	// Images are the pushed references with the digest each resolves to.
 	Images []ImageRef `json:"images"`
-	// Stages are the pipeline's steps in the order they ran.
-	Stages []Stage `json:"stages"`
+	// Stages are the pipeline's stages in order, each with the reason the
+	// plan gives it.
+	Stages []StageRecord `json:"stages"`
 }
 
 // ManifestArtifact is one file of the release.
@@ -85,7 +86,7 @@ func (m *Manifest) AddArtifacts(as ...artifact.Artifact) {
 // WriteManifest writes m as indented JSON to path, atomically. Artifacts
 // and images are sorted first so that equal releases give equal files;
 // stages keep the order they ran in.
-func (m *Manifest) WriteManifest(path string) error {
+func (m *Manifest) WriteManifest(ctx context.Context, path string) error {
 	c := *m
 	c.Artifacts = slices.Clone(m.Artifacts)
 	slices.SortStableFunc(c.Artifacts, func(a, b ManifestArtifact) int {
@@ -100,31 +101,17 @@ func (m *Manifest) WriteManifest(path string) error {
 		c.Images = []ImageRef{}
 	}
 	if c.Stages == nil {
-		c.Stages = []Stage{}
+		c.Stages = []StageRecord{}
 	}
 	c.Date = c.Date.UTC()
 	data, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {
 		return fmt.Errorf("write release manifest: %w", err)
 	}
-	if err := artifact.WriteFileAtomic(path, append(data, '\n'), 0o644); err != nil {
+	if err := atomicfile.WriteBytes(ctx, path, append(data, '\n'), 0o644); err != nil {
 		return fmt.Errorf("write release manifest: %w", err)
 	}
 	return nil
-}
-
-// ReadManifest reads a manifest written by WriteManifest, for a later
-// target (or a test) that checks what a release produced.
-func ReadManifest(path string) (*Manifest, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read release manifest: %w", err)
-	}
-	var m Manifest
-	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, fmt.Errorf("read release manifest %s: %w (rerun the release to rewrite it)", path, err)
-	}
-	return &m, nil
 }
 
 // Status is how a stage ended.
@@ -137,34 +124,27 @@ const (
 	StatusFailed  Status = "failed"
 )
 
-// Stage is one step of the pipeline as it ran.
-type Stage struct {
-	// Name is the step, such as "build" or "push".
+// StageRecord is one stage of the pipeline as it ran, with the same name
+// and reason a plan gives it.
+type StageRecord struct {
+	// Name is the stage, such as "build" or "push".
 	Name string `json:"name"`
 	// Status is ok, skipped or failed.
 	Status Status `json:"status"`
-	// DurationMS is the wall time of the step in milliseconds.
+	// Reason says what the stage did, or why it was skipped, in the words
+	// of the plan.
+	Reason string `json:"reason,omitempty"`
+	// DurationMS is the wall time of the stage in milliseconds.
 	DurationMS int64 `json:"duration_ms"`
-	// Note says why a step was skipped or how it failed.
-	Note string `json:"note,omitempty"`
+	// Error says how a failed stage failed.
+	Error string `json:"error,omitempty"`
 }
 
-// skipError marks a stage that decided it had nothing to do.
-type skipError struct{ note string }
-
-func (e *skipError) Error() string { return "skipped: " + e.note }
-
-// Skipped returns an error a stage function gives back to Recorder.Run to
-// say it skipped (for example because its inputs were unchanged); Run
-// records the stage as skipped with note and returns nil.
-func Skipped(note string) error { return &skipError{note: note} }
-
 // Recorder times the stages of a release for the manifest. It is safe for
-// concurrent use, so stages running in parallel can report. The zero value
-// is ready and uses the wall clock.
+// concurrent use. The zero value is ready and uses the wall clock.
 type Recorder struct {
 	mu     sync.Mutex
-	stages []Stage
+	stages []StageRecord
 	now    func() time.Time
 }
 
@@ -173,31 +153,28 @@ type Recorder struct {
 // artifact.
 func NewRecorder() *Recorder { return &Recorder{now: time.Now} }
 
-// Stage starts timing the stage name and returns the function that ends it:
-// nil records ok, an error from Skipped records skipped, any other error
-// records failed with the error as note. The stage appears in the order
-// Stage was called; calling the returned function again has no effect.
-func (r *Recorder) Stage(name string) func(err error) {
+// Stage starts timing the stage name and returns the function that ends
+// it with the stage's reason and its error: nil records ok, any other
+// error records failed. The stage appears in the order Stage was called;
+// calling the returned function again has no effect.
+func (r *Recorder) Stage(name string) func(reason string, err error) {
 	r.mu.Lock()
 	i := len(r.stages)
-	r.stages = append(r.stages, Stage{Name: name, Status: StatusFailed, Note: "did not finish"})
+	r.stages = append(r.stages, StageRecord{Name: name, Status: StatusFailed, Error: "did not finish"})
 	start := r.clock()
 	r.mu.Unlock()
 	var once sync.Once
-	return func(err error) {
+	return func(reason string, err error) {
 		once.Do(func() {
 			r.mu.Lock()
 			defer r.mu.Unlock()
 			s := &r.stages[i]
 			s.DurationMS = r.clock().Sub(start).Milliseconds()
-			var skip *skipError
-			switch {
-			case err == nil:
-				s.Status, s.Note = StatusOK, ""
-			case errors.As(err, &skip):
-				s.Status, s.Note = StatusSkipped, skip.note
-			default:
-				s.Status, s.Note = StatusFailed, err.Error()
+			s.Reason = reason
+			if err == nil {
+				s.Status, s.Error = StatusOK, ""
+			} else {
+				s.Status, s.Error = StatusFailed, err.Error()
 			}
 		})
 	}
@@ -211,28 +188,23 @@ func (r *Recorder) clock() time.Time {
 	return r.now()
 }
 
-// Run times fn as the stage name and returns its error, except that an
-// error from Skipped is recorded and turned into nil.
-func (r *Recorder) Run(name string, fn func() error) error {
-	done := r.Stage(name)
-	err := fn()
-	done(err)
-	var skip *skipError
-	if errors.As(err, &skip) {
-		return nil
-	}
-	return err
-}
-
 // Skip records a stage that did not run at all, with the reason.
-func (r *Recorder) Skip(name, note string) {
+func (r *Recorder) Skip(name, reason string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.stages = append(r.stages, Stage{Name: name, Status: StatusSkipped, Note: note})
+	r.stages = append(r.stages, StageRecord{Name: name, Status: StatusSkipped, Reason: reason})
+}
+
+// restore puts back the stages an interrupted run recorded, for the run
+// that finishes it.
+func (r *Recorder) restore(stages []StageRecord) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stages = slices.Clone(stages)
 }
 
 // Stages returns a copy of the stages recorded so far, for Manifest.Stages.
-func (r *Recorder) Stages() []Stage {
+func (r *Recorder) Stages() []StageRecord {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.stages)
@@ -242,5 +214,5 @@ func (r *Recorder) Stages() []Stage {
 func (r *Recorder) Failed() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return slices.ContainsFunc(r.stages, func(s Stage) bool { return s.Status == StatusFailed })
+	return slices.ContainsFunc(r.stages, func(s StageRecord) bool { return s.Status == StatusFailed })
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/hoistdev/hoist/archive"
 	"github.com/hoistdev/hoist/artifact"
 	"github.com/hoistdev/hoist/checksum"
+	"github.com/hoistdev/hoist/internal/atomicfile"
 	"github.com/hoistdev/hoist/platform"
 	"github.com/hoistdev/hoist/sbom"
 )
@@ -245,7 +246,7 @@ func Package(ctx context.Context, o PackageOptions) (*PackageResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("package: encode record: %w", err)
 	}
-	if err := artifact.WriteFileAtomic(filepath.Join(o.Dist, recordPath), append(data, '\n'), 0o644); err != nil {
+	if err := atomicfile.WriteBytes(ctx, filepath.Join(o.Dist, recordPath), append(data, '\n'), 0o644); err != nil {
 		return nil, fmt.Errorf("package: save record: %w", err)
 	}
 	arts := make([]artifact.Artifact, len(outs))
@@ -329,7 +330,7 @@ func collectInputs(ctx context.Context, o *PackageOptions) ([]packInput, []*unit
 				}
 				return fmt.Errorf("package %s: %w", in.Path, err)
 			}
-			sum, _, err := checksum.SHA256File(in.Path)
+			sum, _, err := checksum.SHA256File(ctx, in.Path)
 			if err != nil {
 				return fmt.Errorf("package: hash %s: %w", in.Path, err)
 			}
@@ -446,7 +447,7 @@ func outputsChanged(ctx context.Context, dist string, outs []packOutput, jobs in
 			case gctx.Err() != nil:
 				return gctx.Err()
 			default:
-				if sum, _, err := checksum.SHA256File(p); err != nil || sum != out.SHA256 {
+				if sum, _, err := checksum.SHA256File(ctx, p); err != nil || sum != out.SHA256 {
 					bad[i] = out.File + " was modified"
 				}
 			}
@@ -582,7 +583,7 @@ func writePackages(ctx context.Context, o *PackageOptions, inputs []packInput, u
 			if err := j.run(gctx); err != nil {
 				return fmt.Errorf("package %s: %w", j.art.Name, err)
 			}
-			out, err := describe(o, j.art, j.abs)
+			out, err := describe(gctx, o, j.art, j.abs)
 			if err != nil {
 				return err
 			}
@@ -606,7 +607,7 @@ func writePackages(ctx context.Context, o *PackageOptions, inputs []packInput, u
 	if err := checksum.Write(ctx, sumPath, paths, ""); err != nil {
 		return nil, fmt.Errorf("package: %w", err)
 	}
-	out, err := describe(o, artifact.Artifact{Type: artifact.Checksums, Name: ChecksumsFile}, sumPath)
+	out, err := describe(ctx, o, artifact.Artifact{Type: artifact.Checksums, Name: ChecksumsFile}, sumPath)
 	if err != nil {
 		return nil, err
 	}
@@ -628,8 +629,8 @@ func checkNames(p platform.Platform, files []archive.File) error {
 }
 
 // describe hashes a written output and fills in its artifact entry.
-func describe(o *PackageOptions, a artifact.Artifact, abs string) (packOutput, error) {
-	sum, size, err := checksum.SHA256File(abs)
+func describe(ctx context.Context, o *PackageOptions, a artifact.Artifact, abs string) (packOutput, error) {
+	sum, size, err := checksum.SHA256File(ctx, abs)
 	if err != nil {
 		return packOutput{}, fmt.Errorf("package: hash %s: %w", abs, err)
 	}

@@ -110,7 +110,7 @@ func TestPackage(t *testing.T) {
 	var types []artifact.Type
 	for _, a := range res.Artifacts {
 		types = append(types, a.Type)
-		sum, size, err := checksum.SHA256File(filepath.Join(root, filepath.FromSlash(a.Path)))
+		sum, size, err := checksum.SHA256File(context.Background(), filepath.Join(root, filepath.FromSlash(a.Path)))
 		if err != nil {
 			t.Fatalf("artifact %s: %v", a.Path, err)
 		}

@@ -36,6 +36,10 @@ type PreflightOptions struct {
 	// AllowDetached lets a release run on a detached HEAD, as CI checkouts
 	// of a tag often are. Default: false, refuse.
 	AllowDetached bool
+	// Check runs more checks on the decision, such as whether the
+	// platforms build and the image tags are valid; its error is one more
+	// problem. Default: nil.
+	Check func(ctx context.Context, d version.Decision) error
 	// CheckRegistry is called last, and only when there is something to
 	// release, so that an unreachable registry stops the release before
 	// anything is built. Default: nil, no registry check.
@@ -111,6 +115,11 @@ func Preflight(ctx context.Context, o PreflightOptions) (version.Decision, error
 	d, err := version.Plan(ctx, o.Dir, opts...)
 	if err != nil {
 		errs = append(errs, err)
+	}
+	if o.Check != nil && err == nil && d.Release {
+		if err := o.Check(ctx, d); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if o.CheckRegistry != nil && (err != nil || d.Release) {
 		if err := o.CheckRegistry(ctx); err != nil {

@@ -65,12 +65,13 @@ func TestTxnEachStageFails(t *testing.T) {
 			ctx := t.Context()
 			rec := &Recorder{}
 			step := func(name string, fn func() error) error {
-				return rec.Run(name, func() error {
-					if name == fail && fail != "commit" && fail != "tag" {
-						return errBoom
-					}
-					return fn()
-				})
+				done := rec.Stage(name)
+				err := fn()
+				if name == fail && fail != "commit" && fail != "tag" {
+					err = errBoom
+				}
+				done("", err)
+				return err
 			}
 			write := func(p string) func() error {
 				return func() error {
@@ -127,8 +128,8 @@ func TestTxnEachStageFails(t *testing.T) {
 				if after.Status != before.Status {
 					t.Errorf("git status after release = %q, want the work in progress untouched: %q", after.Status, before.Status)
 				}
-				if txn.Commit() != after.Head {
-					t.Errorf("Txn.Commit() = %s, want HEAD %s", txn.Commit(), after.Head)
+				if txn.State().Prepared != after.Head {
+					t.Errorf("the prepared commit = %s, want HEAD %s", txn.State().Prepared, after.Head)
 				}
 				return
 			}
@@ -154,7 +155,7 @@ func TestTxnEachStageFails(t *testing.T) {
 				wantStage = "commit" // Finish does both
 			}
 			last := got[len(got)-1]
-			if last.Name != wantStage || last.Status != StatusFailed || last.Note == "" {
+			if last.Name != wantStage || last.Status != StatusFailed || last.Error == "" {
 				t.Errorf("last recorded stage = %+v, want %s failed with a note", last, wantStage)
 			}
 			if !rec.Failed() {
@@ -178,14 +179,16 @@ func TestTxnReleasedAsIs(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Finish() = %v", err)
 	}
-	if target != before.Head || txn.Commit() != "" {
-		t.Errorf("Finish() = %s with commit %q, want the tag on HEAD %s and no commit", target, txn.Commit(), before.Head)
+	if target != before.Head || txn.State().Prepared != "" {
+		t.Errorf("Finish() = %s with commit %q, want the tag on HEAD %s and no commit", target, txn.State().Prepared, before.Head)
 	}
 	if txn.Head() != before.Head {
 		t.Errorf("Head() = %s, want %s", txn.Head(), before.Head)
 	}
-	if _, err := txn.Finish(t.Context(), "v0.1.0", ""); err == nil {
-		t.Errorf("second Finish() = nil, want an error")
+	// Finishing again, as a run that resumes an interrupted one does,
+	// finds the work done.
+	if again, err := txn.Finish(t.Context(), "v0.1.0", ""); err != nil || again != target {
+		t.Errorf("second Finish() = %s, %v; want %s, nil", again, err, target)
 	}
 	if err := txn.Rollback(t.Context()); err != nil {
 		t.Fatal(err)
@@ -211,7 +214,7 @@ func TestTxnFinishRetryAfterTagFailure(t *testing.T) {
 	if _, err := txn.Finish(t.Context(), "v0.2.0", "msg"); err == nil {
 		t.Fatal("Finish() with a locked tag ref = nil, want an error")
 	}
-	commit := txn.Commit()
+	commit := txn.State().Prepared
 	if commit == "" {
 		t.Fatal("Commit() after a failed tag = empty, want the release commit")
 	}
@@ -245,7 +248,7 @@ func TestTxnRollbackRefuses(t *testing.T) {
 			after: func(r *testRepo) {
 				r.git("tag", "-f", "-a", "-m", "someone else", "v0.2.0", "HEAD~1")
 			},
-			want: "now points at",
+			want: "not at the release commit",
 			tag:  true,
 		},
 	}

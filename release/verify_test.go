@@ -2,6 +2,7 @@ package release
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -30,7 +31,7 @@ func goBuild(t *testing.T, args ...string) func(ctx context.Context, dir string)
 		if b, err := cmd.CombinedOutput(); err != nil {
 			return nil, fmt.Errorf("go build: %v\n%s", err, b)
 		}
-		sum, _, err := checksum.SHA256File(out)
+		sum, _, err := checksum.SHA256File(context.Background(), out)
 		if err != nil {
 			return nil, err
 		}
@@ -56,7 +57,7 @@ func moduleRepo(t *testing.T, sub string) (*testRepo, string) {
 
 func TestVerifyReproducible(t *testing.T) {
 	for _, sub := range []string{"", "svc"} {
-		t.Run("module in "+cmpOr(sub, "root"), func(t *testing.T) {
+		t.Run("module in "+cmp.Or(sub, "root"), func(t *testing.T) {
 			r, dir := moduleRepo(t, sub)
 			tmp := t.TempDir()
 			build := goBuild(t, "-trimpath")

@@ -112,7 +112,7 @@ func Generate(ctx context.Context, binaryPath string, opts ...Option) (*v2_3.Doc
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("sbom %s: %w", binaryPath, err)
 	}
-	sum, _, err := checksum.SHA256File(binaryPath)
+	sum, _, err := checksum.SHA256File(ctx, binaryPath)
 	if err != nil {
 		return nil, fmt.Errorf("sbom %s: %w", binaryPath, err)
 	}

@@ -89,7 +89,7 @@ func TestWriteRealBinary(t *testing.T) {
 	}
 	doc := readBack(t, raw)
 
-	sum, _, err := checksum.SHA256File(bin)
+	sum, _, err := checksum.SHA256File(context.Background(), bin)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,8 +21,7 @@ func (Go) Tidy(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	check := s.Getenv("CI") != "" || s.Getenv("TIDY") == "check"
-	return gobuild.Tidy(ctx, s.Cfg.Dir, check, s.Out)
+	return gobuild.Tidy(ctx, s.Cfg.Dir, s.Env.TidyCheck, s.Out)
 }
 
 // Vet runs go vet ./...
@@ -64,7 +63,12 @@ func (Go) Build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.BuildBinaries(ctx)
+	st, err := s.CurrentStamp(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = s.BuildBinaries(ctx, st)
+	return err
 }
 
 // Bench runs the Go benchmarks of every package once, with memory stats.
@@ -75,7 +79,7 @@ func (Go) Bench(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	pattern, benchtime := s.Getenv("BENCH"), s.Getenv("BENCHTIME")
+	pattern, benchtime := s.Env.Bench, s.Env.BenchTime
 	if pattern == "" {
 		pattern = "."
 	}

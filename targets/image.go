@@ -31,7 +31,11 @@ func (Image) Build(ctx context.Context) error {
 		s.Logf("image:build", "skipped: Image.Skip is set")
 		return nil
 	}
-	_, err = s.BuildImage(ctx, "image:build")
+	st, err := s.CurrentStamp(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = s.BuildImage(ctx, "image:build", st)
 	return err
 }
 
@@ -46,7 +50,11 @@ func (Image) PushByDigest(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.PushPlatforms(ctx, "image:pushByDigest")
+	st, err := s.CurrentStamp(ctx)
+	if err != nil {
+		return err
+	}
+	return s.PushPlatforms(ctx, "image:pushByDigest", st)
 }
 
 // Merge assembles one multi-arch index from per-platform digests and tags it.
@@ -59,5 +67,9 @@ func (Image) Merge(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.Merge(ctx, "image:merge")
+	st, err := s.CurrentStamp(ctx)
+	if err != nil {
+		return err
+	}
+	return s.Merge(ctx, "image:merge", st)
 }

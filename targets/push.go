@@ -27,11 +27,14 @@ func (Image) Push(ctx context.Context) error {
 		s.Logf("image:push", "skipped: Image.Skip is set")
 		return nil
 	}
-	if s.HasImage(ctx) && !s.HasBinaries() {
+	st, err := s.CurrentStamp(ctx)
+	if err != nil {
+		return err
+	}
+	if s.HasImage(ctx, st) && !s.HasBinaries() {
 		s.Logf("image:push", "using the image built earlier in %s (the binaries are not here to rebuild it)", s.Rel(s.Dist("image")))
 	} else {
 		mg.CtxDeps(ctx, Image.Build)
 	}
-	_, err = s.PushImage(ctx, "image:push")
-	return err
+	return s.PushImage(ctx, "image:push", st, false)
 }

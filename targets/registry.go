@@ -30,9 +30,6 @@ func (Registry) Serve(ctx context.Context) error {
 		return err
 	}
 	addr := s.Cfg.Publish.EmbeddedAddr
-	if addr == "" {
-		addr = "localhost:5000"
-	}
 	data, err := s.EmbeddedDataDir()
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package targets
 import (
 	"context"
 
+	"github.com/hoistdev/hoist/release"
 	"github.com/hoistdev/hoist/targets/internal/session"
 )
 
@@ -22,11 +23,7 @@ func Release(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.RunRelease(ctx, false, releaseSteps())
-}
-
-// releaseSteps are the gates a release runs. targets/release builds the
-// same list for its namespace; keep the two in step.
-func releaseSteps() session.Steps {
-	return session.Steps{Tidy: session.TidyCheck, Vet: Go.Vet, Test: Go.Test}
+	return session.Interruptible(ctx, func(ctx context.Context) error {
+		return s.Release(ctx, release.ModeRelease, session.Gates(session.TidyCheck, Go.Vet, Go.Test))
+	})
 }

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net"
 	"time"
+
+	"github.com/hoistdev/hoist/registry"
 )
 
 // Option configures [New].
@@ -23,7 +25,7 @@ type options struct {
 // DefaultAddr is where the registry listens when [WithAddr] is not given: the
 // conventional local registry address that Docker and go-containerregistry
 // both treat as plain HTTP.
-const DefaultAddr = "localhost:5000"
+const DefaultAddr = registry.DefaultAddr
 
 // WithAddr sets the TCP listen address. A port of 0 picks a free port;
 // [Server.Addr] reports the one that was bound. The default is [DefaultAddr].

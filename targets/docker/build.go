@@ -3,6 +3,7 @@ package docker
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -16,24 +17,16 @@ import (
 // date are the ones go:build stamps, so both images of a version report
 // the same build through /version.
 func buildArgs(ctx context.Context, s *session.Session) (map[string]string, error) {
-	ver, err := s.Version()
-	if err != nil {
-		return nil, err
-	}
-	rev, err := s.Revision(ctx)
+	st, err := s.CurrentStamp(ctx)
 	if err != nil {
 		return nil, err
 	}
 	args := map[string]string{
-		"VERSION": ver.String(),
-		"COMMIT":  rev.Commit,
-		"DATE":    rev.Time.UTC().Format(time.RFC3339),
+		"VERSION": st.Version.String(),
+		"COMMIT":  st.Rev.Commit,
+		"DATE":    st.Rev.Time.UTC().Format(time.RFC3339),
 	}
-	for _, k := range []string{"GO_IMAGE", "RUNTIME_IMAGE"} {
-		if v := s.Getenv(k); v != "" {
-			args[k] = v
-		}
-	}
+	maps.Copy(args, s.Env.Docker.BuildArgs)
 	return args, nil
 }
 
@@ -41,7 +34,7 @@ func buildArgs(ctx context.Context, s *session.Session) (map[string]string, erro
 // the result.
 func dockerfileBuild(ctx context.Context, s *session.Session, c *conn) (string, error) {
 	const target = "docker:build"
-	ver, err := s.Version()
+	ver, err := currentVersion(ctx, s)
 	if err != nil {
 		return "", err
 	}
@@ -87,7 +80,7 @@ func pullFailure(err error) bool {
 // smoke runs the image that ref names for this version and checks that
 // it turns healthy and reports the version.
 func smoke(ctx context.Context, s *session.Session, c *conn, target string, ref func(*session.Session, *semver.Version) string) error {
-	ver, err := s.Version()
+	ver, err := currentVersion(ctx, s)
 	if err != nil {
 		return err
 	}
@@ -113,4 +106,14 @@ func containerPort(s *session.Session) string {
 		return s.Cfg.Image.Ports[0]
 	}
 	return "8080/tcp"
+}
+
+// currentVersion is the version the docker targets name images with: the
+// one in VERSION, as go:build stamps it.
+func currentVersion(ctx context.Context, s *session.Session) (*semver.Version, error) {
+	st, err := s.CurrentStamp(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return st.Version, nil
 }

@@ -99,8 +99,7 @@ func TestDaemonless(t *testing.T) {
 	t.Run("wrong version", func(t *testing.T) {
 		// The image reports 0.3.1; claiming 9.9.9 must fail with the
 		// container's logs attached.
-		s.SetVersion(semver.MustParse("9.9.9"))
-		defer s.SetVersion(nil)
+		defer withVersion(t, s, "9.9.9")()
 		err := smoke(t.Context(), s, c, "docker:smoke", func(*session.Session, *semver.Version) string { return ref })
 		for _, want := range []string{`reported version "0.3.1", want "9.9.9"`, "container logs"} {
 			if err == nil || !strings.Contains(err.Error(), want) {
@@ -198,8 +197,7 @@ func TestDaemonless(t *testing.T) {
 	})
 
 	t.Run("missing layout", func(t *testing.T) {
-		s.SetVersion(semver.MustParse("0.0.9"))
-		defer s.SetVersion(nil)
+		defer withVersion(t, s, "0.0.9")()
 		_, err := loadImage(t.Context(), s, c)
 		if err == nil || !strings.Contains(err.Error(), "read the image built by image:build") {
 			t.Errorf("loadImage(version without a layout) = %v, want a read error", err)
@@ -218,15 +216,9 @@ func TestDaemonless(t *testing.T) {
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
-				prevPorts, prevEnv := s.Cfg.Image.Ports, s.Getenv
-				defer func() { s.Cfg.Image.Ports, s.Getenv = prevPorts, prevEnv }()
-				s.Cfg.Image.Ports = tc.ports
-				s.Getenv = func(k string) string {
-					if k == "DOCKER_UP_PORT" {
-						return tc.env
-					}
-					return prevEnv(k)
-				}
+				prevPorts, prevPort := s.Cfg.Image.Ports, s.Env.Docker.UpPort
+				defer func() { s.Cfg.Image.Ports, s.Env.Docker.UpPort = prevPorts, prevPort }()
+				s.Cfg.Image.Ports, s.Env.Docker.UpPort = tc.ports, tc.env
 				err := (Docker{}).Up(t.Context())
 				if err == nil || !strings.Contains(err.Error(), tc.want) {
 					t.Errorf("Docker.Up() = %v, want an error containing %q", err, tc.want)

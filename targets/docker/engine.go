@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
-	"strings"
 
 	"github.com/docker/go-connections/tlsconfig"
 	"github.com/moby/moby/client"
 
+	"github.com/hoistdev/hoist/config"
 	"github.com/hoistdev/hoist/dockerengine"
 	"github.com/hoistdev/hoist/targets/internal/session"
 )
@@ -28,7 +28,7 @@ type conn struct {
 // pings first, so an unreachable daemon fails here with its DOCKER_HOST
 // advice before any work starts.
 func connect(ctx context.Context, s *session.Session, target string) (*conn, error) {
-	opts, err := clientOpts(s.Getenv)
+	opts, err := clientOpts(s.Env.Docker)
 	if err != nil {
 		return nil, err
 	}
@@ -52,21 +52,21 @@ func (c *conn) close() error {
 	return errors.Join(c.cli.Close(), c.eng.Close())
 }
 
-// clientOpts is client.FromEnv, but fed by getenv instead of the process
-// environment, so that the session stays the only reader of env and tests
-// can point the targets at another daemon without touching os.Environ.
+// clientOpts is client.FromEnv, but fed by the environment the mage layer
+// read once instead of the process environment, so that tests can point
+// the targets at another daemon without touching os.Environ.
 // The order follows FromEnv: TLS replaces the HTTP client, so it must come
 // before the host configures that client's transport.
-func clientOpts(getenv func(string) string) ([]client.Opt, error) {
+func clientOpts(env config.DockerEnv) ([]client.Opt, error) {
 	var opts []client.Opt
-	if dir := getenv("DOCKER_CERT_PATH"); dir != "" {
+	if dir := env.CertPath; dir != "" {
 		tc, err := tlsconfig.Client(tlsconfig.Options{
 			CAFile:   filepath.Join(dir, "ca.pem"),
 			CertFile: filepath.Join(dir, "cert.pem"),
 			KeyFile:  filepath.Join(dir, "key.pem"),
 			// The docker CLI verifies the daemon only when asked; hoist
 			// keeps that meaning so the same settings work for both.
-			InsecureSkipVerify: getenv("DOCKER_TLS_VERIFY") == "",
+			InsecureSkipVerify: !env.TLSVerify,
 			MinVersion:         tls.VersionTLS12,
 		})
 		if err != nil {
@@ -77,13 +77,13 @@ func clientOpts(getenv func(string) string) ([]client.Opt, error) {
 			CheckRedirect: client.CheckRedirect,
 		}))
 	}
-	if host := getenv("DOCKER_HOST"); host != "" {
+	if host := env.Host; host != "" {
 		if _, err := client.ParseHostURL(host); err != nil {
 			return nil, fmt.Errorf("DOCKER_HOST=%q: %v — use unix:///var/run/docker.sock or tcp://host:port", host, err)
 		}
 		opts = append(opts, client.WithHost(host))
 	}
-	if v := strings.TrimSpace(getenv("DOCKER_API_VERSION")); v != "" {
+	if v := env.APIVersion; v != "" {
 		// Checked on its own so the error names the variable, not just
 		// the client's parser.
 		probe, err := client.New(client.WithAPIVersion(v))

@@ -75,7 +75,11 @@ func TestClientOpts(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			opts, err := clientOpts(func(k string) string { return tc.env[k] })
+			env, err := config.ReadEnv(func(k string) string { return tc.env[k] })
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts, err := clientOpts(env.Docker)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("clientOpts(%v) = %v, want an error containing %q", tc.env, err, tc.wantErr)
@@ -247,7 +251,10 @@ func TestDockerPlatform(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s, _ := p.use(t, map[string]string{"DOCKER_PLATFORM": tc.env}, nil)
+			// A malformed value is refused when the environment is read;
+			// daemonPlatform checks its input again for Go callers.
+			s, _ := p.use(t, map[string]string{}, nil)
+			s.Env.Docker.Platform = tc.env
 			// No daemon is asked when the platform is given.
 			got, err := daemonPlatform(t.Context(), s, nil)
 			if tc.wantErr != "" {
@@ -298,7 +305,7 @@ func TestHostPort(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := hostPort(func(string) string { return tc.env })
+			got, err := hostPort(tc.env)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Errorf("hostPort(%q) = %q, %v; want an error containing %q", tc.env, got, err, tc.wantErr)

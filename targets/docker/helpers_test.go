@@ -59,7 +59,11 @@ func (b *syncBuffer) String() string {
 // skipping the test when none answers unless HOIST_REQUIRE_DOCKER=1.
 func testConn(t *testing.T) *conn {
 	t.Helper()
-	opts, err := clientOpts(os.Getenv)
+	env, err := config.ReadEnv(os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts, err := clientOpts(env.Docker)
 	if err != nil {
 		t.Fatalf("clientOpts(environment) = %v", err)
 	}
@@ -330,4 +334,18 @@ func staticRuntimeImage(t *testing.T, c *conn) string {
 	ref := uniqueName("static") + ":1"
 	importImage(t, c, ref, changes, write)
 	return ref
+}
+
+// withVersion makes the session read VERSION from a file holding v, as if
+// the project were at another version, and returns the function that puts
+// the real VERSION back.
+func withVersion(t *testing.T, s *session.Session, v string) func() {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "VERSION")
+	if err := os.WriteFile(file, []byte(v+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	prev := s.Cfg.VersionFile
+	s.Cfg.VersionFile = file
+	return func() { s.Cfg.VersionFile = prev }
 }

@@ -38,7 +38,7 @@ func dockerfileRef(s *session.Session, v *semver.Version) string {
 // loadTags are the tags docker:load gives the image.
 func loadTags(s *session.Session, v *semver.Version) []string {
 	tags := []string{versionRef(s, v)}
-	if s.Getenv("DOCKER_LATEST") == "1" {
+	if s.Env.Docker.Latest {
 		tags = append(tags, s.ImageName()+":latest")
 	}
 	return tags
@@ -52,7 +52,7 @@ func loadImage(ctx context.Context, s *session.Session, c *conn) ([]string, erro
 	if s.Cfg.Image.Skip {
 		return nil, errors.New("Image.Skip is set, so there is no image to load: unset it in the magefile's Configure")
 	}
-	ver, err := s.Version()
+	ver, err := currentVersion(ctx, s)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +122,7 @@ func imageIDs(img v1.Image) ([]string, error) {
 // DOCKER_PLATFORM names (for a daemon that emulates others), else the
 // daemon's own.
 func daemonPlatform(ctx context.Context, s *session.Session, c *conn) (v1.Platform, error) {
-	if v := s.Getenv("DOCKER_PLATFORM"); v != "" {
+	if v := s.Env.Docker.Platform; v != "" {
 		p, err := platform.Parse(v)
 		if err != nil {
 			return v1.Platform{}, fmt.Errorf("DOCKER_PLATFORM: %w", err)

@@ -48,8 +48,7 @@ func devName(s *session.Session) string {
 
 // hostPort is the 127.0.0.1 port docker:up publishes on, as the Engine
 // API wants it: "" asks the daemon for a free one.
-func hostPort(getenv func(string) string) (string, error) {
-	v := getenv("DOCKER_UP_PORT")
+func hostPort(v string) (string, error) {
 	if v == "" {
 		return "8080", nil
 	}
@@ -67,7 +66,7 @@ func hostPort(getenv func(string) string) (string, error) {
 // waits until it is healthy. It returns the service's URL.
 func up(ctx context.Context, s *session.Session, c *conn) (string, error) {
 	const target = "docker:up"
-	ver, err := s.Version()
+	ver, err := currentVersion(ctx, s)
 	if err != nil {
 		return "", err
 	}
@@ -76,7 +75,7 @@ func up(ctx context.Context, s *session.Session, c *conn) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("Image.Ports[0] = %q: %v — use a form like 8080/tcp", containerPort(s), err)
 	}
-	hp, err := hostPort(s.Getenv)
+	hp, err := hostPort(s.Env.Docker.UpPort)
 	if err != nil {
 		return "", err
 	}

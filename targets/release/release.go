@@ -5,8 +5,10 @@ import (
 
 	"github.com/magefile/mage/mg"
 
+	"github.com/hoistdev/hoist/release"
 	"github.com/hoistdev/hoist/targets"
 	"github.com/hoistdev/hoist/targets/internal/session"
+	"github.com/hoistdev/hoist/version"
 )
 
 // Release groups the release targets besides the one-command release itself.
@@ -21,7 +23,9 @@ func (Release) Snapshot(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.RunRelease(ctx, true, steps())
+	return session.Interruptible(ctx, func(ctx context.Context) error {
+		return s.Release(ctx, release.ModeSnapshot, gates())
+	})
 }
 
 // Plan prints what release would do, without side effects; JSON=1 prints JSON.
@@ -34,7 +38,11 @@ func (Release) Plan(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.PrintPlan(ctx, s.Getenv("SNAPSHOT") == "1")
+	mode := release.ModeRelease
+	if s.Env.Snapshot {
+		mode = release.ModeSnapshot
+	}
+	return s.PrintPlan(ctx, mode)
 }
 
 // Verify builds HEAD twice in clean clones and fails if any artifact digest differs.
@@ -55,14 +63,18 @@ func (Release) Level(ctx context.Context, level string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.SetBump(level); err != nil {
+	l, err := version.ParseLevel(level)
+	if err != nil {
 		return err
 	}
-	return s.RunRelease(ctx, false, steps())
+	s.Env.Bump = l
+	return session.Interruptible(ctx, func(ctx context.Context) error {
+		return s.Release(ctx, release.ModeRelease, gates())
+	})
 }
 
-// steps are the gates a release runs, the same list as in package
-// targets, whose copy is unexported so that mage lists only targets.
-func steps() session.Steps {
-	return session.Steps{Tidy: session.TidyCheck, Vet: targets.Go.Vet, Test: targets.Go.Test}
+// gates are the gates a release runs: the same targets as the one-command
+// release in package targets uses.
+func gates() release.Gates {
+	return session.Gates(session.TidyCheck, targets.Go.Vet, targets.Go.Test)
 }

@@ -1,0 +1,257 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hoistdev/hoist/platform"
+	"github.com/hoistdev/hoist/registry"
+	"github.com/hoistdev/hoist/version"
+)
+
+// MaxSourceDateEpoch is the latest SOURCE_DATE_EPOCH hoist accepts:
+// 9999-12-31T23:59:59Z, the last second release.json can record, since
+// RFC 3339 has four-digit years.
+const MaxSourceDateEpoch = 253402300799
+
+// Env is every environment variable hoist reads, parsed once at the edge.
+// The mage layer calls ReadEnv when a run starts and passes the typed value
+// down; no core package reads the environment, and a malformed value is
+// refused before any work starts, with an error that names the variable.
+// The zero value means "nothing set".
+type Env struct {
+	// Platforms overrides Config.Platforms. PLATFORMS, comma-separated.
+	Platforms []string
+	// Jobs overrides Config.Jobs. HOIST_JOBS.
+	Jobs int
+	// CoverageMin overrides Config.CoverageMin when set, 0 included.
+	// COVERAGE_MIN.
+	CoverageMin *float64
+	// TestArgs overrides Config.TestArgs. TEST_ARGS, space-separated.
+	TestArgs []string
+	// Registries overrides Publish.Registries. REGISTRY, comma-separated.
+	Registries []string
+	// Insecure overrides Publish.Insecure. HOIST_INSECURE_REGISTRIES.
+	Insecure []string
+	// RegistryAddr overrides Publish.EmbeddedAddr. HOIST_REGISTRY_ADDR.
+	RegistryAddr string
+	// RegistryCommand overrides Publish.EmbeddedCommand.
+	// HOIST_REGISTRY_COMMAND, space-separated.
+	RegistryCommand []string
+	// RegistryData is the embedded registry's data directory.
+	// HOIST_REGISTRY_DATA; see registry.DefaultDataDir for the fallbacks.
+	RegistryData string
+	// ImageTarball overrides Image.Tarball. HOIST_IMAGE_TARBALL.
+	ImageTarball []string
+	// AllowDetached lets a release run on a detached HEAD, as
+	// Release.AllowDetached does. HOIST_ALLOW_DETACHED=1.
+	AllowDetached bool
+
+	// Bump forces the release level. BUMP=major|minor|patch|prerelease.
+	Bump version.Level
+	// Force rebuilds, repacks and re-pushes although the records say
+	// nothing changed. HOIST_FORCE=1.
+	Force bool
+	// SnapshotChecks runs the tidy, vet and test gates in a snapshot too.
+	// HOIST_SNAPSHOT_CHECKS=1.
+	SnapshotChecks bool
+	// SourceDate replaces the commit time as the build date when not
+	// zero. SOURCE_DATE_EPOCH, seconds since 1970.
+	SourceDate time.Time
+	// JSON makes release:plan print JSON. JSON=1 or HOIST_JSON=1.
+	JSON bool
+	// Snapshot makes release:plan plan a snapshot. SNAPSHOT=1.
+	Snapshot bool
+	// Digests are the platform digests image:merge assembles. DIGESTS,
+	// comma-separated.
+	Digests []string
+	// CI is true on a CI runner: go:tidy only checks, and progress never
+	// redraws lines. CI set to anything.
+	CI bool
+	// TidyCheck makes go:tidy check instead of tidying. TIDY=check, or CI.
+	TidyCheck bool
+	// GoFlags is passed on to every go build. GOFLAGS.
+	GoFlags string
+	// GoRoot is where the built-in base looks for tzdata. GOROOT.
+	GoRoot string
+	// Bench and BenchTime select what go:bench runs. BENCH, BENCHTIME.
+	Bench, BenchTime string
+	// DefaultRegistryData is the embedded registry's data directory when
+	// neither HOIST_REGISTRY_DATA nor Publish.EmbeddedData names one, from
+	// XDG_DATA_HOME or HOME (registry.DefaultDataDir); "" when neither is
+	// set.
+	DefaultRegistryData string
+
+	// Docker is what the docker:* targets read.
+	Docker DockerEnv
+}
+
+// DockerEnv is the environment of the docker:* targets.
+type DockerEnv struct {
+	// Host is the Engine's address. DOCKER_HOST.
+	Host string
+	// APIVersion pins the Engine API version. DOCKER_API_VERSION.
+	APIVersion string
+	// CertPath holds ca.pem, cert.pem and key.pem. DOCKER_CERT_PATH.
+	CertPath string
+	// TLSVerify verifies the daemon's certificate. DOCKER_TLS_VERIFY set.
+	TLSVerify bool
+	// Platform picks the image docker:load sends. DOCKER_PLATFORM.
+	Platform string
+	// Latest also tags <name>:latest in docker:load. DOCKER_LATEST=1.
+	Latest bool
+	// UpPort is the host port docker:up publishes on. DOCKER_UP_PORT.
+	UpPort string
+	// BuildArgs are Dockerfile ARGs set from GO_IMAGE and RUNTIME_IMAGE.
+	BuildArgs map[string]string
+}
+
+// ReadEnv reads and checks every variable hoist knows through getenv
+// (os.Getenv at the edge). All malformed values are reported together,
+// each naming its variable and the fix.
+func ReadEnv(getenv func(string) string) (Env, error) {
+	var e Env
+	var errs []error
+	if v := getenv("PLATFORMS"); v != "" {
+		if _, err := platform.ParseList(v); err != nil {
+			errs = append(errs, fmt.Errorf("PLATFORMS: %w", err))
+		}
+		e.Platforms = splitList(v)
+	}
+	if v := getenv("HOIST_JOBS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			errs = append(errs, fmt.Errorf("HOIST_JOBS=%q: set a whole number of parallel builds, at least 1", v))
+		}
+		e.Jobs = n
+	}
+	if v := getenv("COVERAGE_MIN"); v != "" {
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f > 100 {
+			errs = append(errs, fmt.Errorf("COVERAGE_MIN=%q: set a percentage from 0 to 100 such as 80, or -1 to disable the gate", v))
+		} else {
+			e.CoverageMin = &f
+		}
+	}
+	if v := getenv("TEST_ARGS"); v != "" {
+		e.TestArgs = strings.Fields(v)
+	}
+	if v := getenv("REGISTRY"); v != "" {
+		e.Registries = splitList(v)
+	}
+	if v := getenv("HOIST_INSECURE_REGISTRIES"); v != "" {
+		e.Insecure = splitList(v)
+	}
+	e.RegistryAddr = getenv("HOIST_REGISTRY_ADDR")
+	e.RegistryCommand = strings.Fields(getenv("HOIST_REGISTRY_COMMAND"))
+	e.RegistryData = getenv("HOIST_REGISTRY_DATA")
+	if v := getenv("HOIST_IMAGE_TARBALL"); v != "" {
+		e.ImageTarball = splitList(v)
+	}
+	e.AllowDetached = getenv("HOIST_ALLOW_DETACHED") == "1"
+
+	if v := getenv("BUMP"); v != "" {
+		l, err := version.ParseLevel(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("BUMP: %w", err))
+		}
+		e.Bump = l
+	}
+	e.Force = getenv("HOIST_FORCE") == "1"
+	e.SnapshotChecks = getenv("HOIST_SNAPSHOT_CHECKS") == "1"
+	if v := getenv("SOURCE_DATE_EPOCH"); v != "" {
+		t, err := ParseSourceDateEpoch(v)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		e.SourceDate = t
+	}
+	e.JSON = getenv("JSON") == "1" || getenv("HOIST_JSON") == "1"
+	e.Snapshot = getenv("SNAPSHOT") == "1"
+	if v := getenv("DIGESTS"); v != "" {
+		e.Digests = strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' })
+	}
+	e.CI = getenv("CI") != ""
+	e.TidyCheck = e.CI || getenv("TIDY") == "check"
+	e.GoFlags = getenv("GOFLAGS")
+	e.GoRoot = getenv("GOROOT")
+	e.Bench, e.BenchTime = getenv("BENCH"), getenv("BENCHTIME")
+	if e.RegistryData == "" {
+		e.DefaultRegistryData, _ = registry.DefaultDataDir(getenv)
+	}
+
+	e.Docker = DockerEnv{
+		Host: getenv("DOCKER_HOST"), APIVersion: strings.TrimSpace(getenv("DOCKER_API_VERSION")),
+		CertPath: getenv("DOCKER_CERT_PATH"), TLSVerify: getenv("DOCKER_TLS_VERIFY") != "",
+		Platform: getenv("DOCKER_PLATFORM"), Latest: getenv("DOCKER_LATEST") == "1", UpPort: getenv("DOCKER_UP_PORT"),
+	}
+	for _, k := range []string{"GO_IMAGE", "RUNTIME_IMAGE"} {
+		if v := getenv(k); v != "" {
+			if e.Docker.BuildArgs == nil {
+				e.Docker.BuildArgs = map[string]string{}
+			}
+			e.Docker.BuildArgs[k] = v
+		}
+	}
+	if e.Docker.Platform != "" {
+		if _, err := platform.Parse(e.Docker.Platform); err != nil {
+			errs = append(errs, fmt.Errorf("DOCKER_PLATFORM: %w", err))
+		}
+	}
+	if len(errs) > 0 {
+		return e, fmt.Errorf("hoist environment: %w", errors.Join(errs...))
+	}
+	return e, nil
+}
+
+// ParseSourceDateEpoch reads a SOURCE_DATE_EPOCH value: whole seconds since
+// 1970, at most MaxSourceDateEpoch.
+func ParseSourceDateEpoch(s string) (time.Time, error) {
+	sec, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || sec < 0 || sec > MaxSourceDateEpoch {
+		return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a count of seconds since 1970 up to the year 9999: set it to the commit time, $(git log -1 --format=%%ct), or unset it", s)
+	}
+	return time.Unix(sec, 0).UTC(), nil
+}
+
+// ApplyEnv overlays the environment's overrides on c. Unset variables
+// change nothing.
+func (c *Config) ApplyEnv(e Env) {
+	if len(e.Platforms) > 0 {
+		c.Platforms = e.Platforms
+	}
+	if e.Jobs > 0 {
+		c.Jobs = e.Jobs
+	}
+	if e.CoverageMin != nil {
+		c.CoverageMin = *e.CoverageMin
+	}
+	if len(e.TestArgs) > 0 {
+		c.TestArgs = e.TestArgs
+	}
+	if len(e.Registries) > 0 {
+		c.Publish.Registries = e.Registries
+	}
+	if len(e.Insecure) > 0 {
+		c.Publish.Insecure = e.Insecure
+	}
+	if e.RegistryAddr != "" {
+		c.Publish.EmbeddedAddr = e.RegistryAddr
+	}
+	if len(e.RegistryCommand) > 0 {
+		c.Publish.EmbeddedCommand = e.RegistryCommand
+	}
+	if e.RegistryData != "" {
+		c.Publish.EmbeddedData = e.RegistryData
+	}
+	if len(e.ImageTarball) > 0 {
+		c.Image.Tarball = e.ImageTarball
+	}
+	if e.AllowDetached {
+		c.Release.AllowDetached = true
+	}
+}

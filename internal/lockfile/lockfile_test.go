@@ -1,0 +1,71 @@
+package lockfile
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestAcquire(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sub", "x.lock")
+	l, err := Acquire(path, Holder{PID: os.Getpid(), What: "first"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second open file description is refused, as another process is.
+	_, err = Acquire(path, Holder{PID: 1, What: "second"})
+	var held *HeldError
+	if !errors.As(err, &held) || held.Holder.What != "first" || held.Holder.PID != os.Getpid() {
+		t.Fatalf("Acquire(held) = %v, want a HeldError naming the first holder", err)
+	}
+	if !strings.Contains(err.Error(), "first") {
+		t.Errorf("HeldError = %q, want the holder's purpose", err)
+	}
+	if err := l.Release(); err != nil {
+		t.Fatal(err)
+	}
+	l2, err := Acquire(path, Holder{PID: 2, What: "again"})
+	if err != nil {
+		t.Fatalf("Acquire after Release = %v", err)
+	}
+	l2.Release()
+	if err := (*Lock)(nil).Release(); err != nil {
+		t.Errorf("nil Release = %v", err)
+	}
+}
+
+// TestKilledHolder shows that a lock held by a process that was killed is
+// free again: the kernel drops it, whatever the file still says.
+func TestKilledHolder(t *testing.T) {
+	if _, err := exec.LookPath("flock"); err != nil {
+		t.Skip("flock(1) is not installed")
+	}
+	path := filepath.Join(t.TempDir(), "x.lock")
+	os.WriteFile(path, []byte(`{"pid":99999,"what":"gone"}`), 0o644)
+	cmd := exec.Command("flock", "-x", "-o", path, "sleep", "5")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the child holds it.
+	for i := 0; ; i++ {
+		l, err := Acquire(path, Holder{PID: os.Getpid()})
+		if err != nil {
+			break
+		}
+		l.Release()
+		if i > 200 {
+			t.Fatal("flock(1) never took the lock")
+		}
+		exec.Command("sleep", "0.02").Run()
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	l, err := Acquire(path, Holder{PID: os.Getpid(), What: "after"})
+	if err != nil {
+		t.Fatalf("Acquire after the holder was killed = %v", err)
+	}
+	l.Release()
+}

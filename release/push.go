@@ -1,0 +1,390 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/Masterminds/semver/v3"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/hoistdev/hoist/artifact"
+	"github.com/hoistdev/hoist/image"
+	"github.com/hoistdev/hoist/project"
+	"github.com/hoistdev/hoist/publish"
+	"github.com/hoistdev/hoist/registry"
+)
+
+// ImageTag is the registry tag of version v: the version without the tag
+// prefix, with "+" (build metadata, which registry tags cannot hold)
+// written "_", the stand-in Helm and Docker users know.
+// 1.2.3+build.5 is tagged 1.2.3_build.5.
+func ImageTag(v *semver.Version) string {
+	return strings.ReplaceAll(v.String(), "+", "_")
+}
+
+// Tags returns the image tags for v: always ImageTag(v), plus "MAJOR.MINOR"
+// when minor and "latest" when latest, both only for versions that are not
+// prereleases, so a candidate never moves a tag users pull by habit. The
+// version tag comes first. A nil v has no tags.
+func Tags(v *semver.Version, latest, minor bool) []string {
+	if v == nil {
+		return nil
+	}
+	tags := []string{ImageTag(v)}
+	if v.Prerelease() != "" {
+		return tags
+	}
+	if minor {
+		tags = append(tags, fmt.Sprintf("%d.%d", v.Major(), v.Minor()))
+	}
+	if latest {
+		tags = append(tags, "latest")
+	}
+	return tags
+}
+
+// ImageTags returns the tags version v is pushed under with this
+// configuration: the version, plus MAJOR.MINOR and latest when configured.
+func (w *Workspace) ImageTags(v *semver.Version) []string {
+	return Tags(v, w.Cfg.Publish.Latest, w.Cfg.Publish.MinorTag)
+}
+
+// checkTags refuses tags no registry accepts, before anything is built.
+func checkTags(tags []string) error {
+	for _, t := range tags {
+		if !publish.ValidTag(t) {
+			return fmt.Errorf("the version gives the image tag %q, which registries refuse (up to 128 letters, digits, '_', '.' and '-'): shorten the prerelease or build part of VERSION", t)
+		}
+	}
+	return nil
+}
+
+// Repositories returns the configured destinations with the image name
+// appended, or nil when the embedded registry is the destination.
+func (w *Workspace) Repositories() []string {
+	var repos []string
+	for _, r := range w.Cfg.Publish.Registries {
+		repos = append(repos, strings.TrimSuffix(r, "/")+"/"+w.ImageName())
+	}
+	return repos
+}
+
+// publishOptions are the options every registry operation uses.
+func (w *Workspace) publishOptions(target string) []publish.Option {
+	opts := []publish.Option{publish.WithProgress(w.Writer(target), w.TTY && !w.Env.CI)}
+	if len(w.Cfg.Publish.Insecure) > 0 {
+		opts = append(opts, publish.WithInsecure(w.Cfg.Publish.Insecure...))
+	}
+	if w.Cfg.Publish.Jobs > 0 {
+		opts = append(opts, publish.WithJobs(w.Cfg.Publish.Jobs))
+	}
+	return opts
+}
+
+// CheckRegistries tests that every configured destination is reachable and
+// accepts our credentials; with none configured it checks that the
+// embedded registry can start.
+func (w *Workspace) CheckRegistries(ctx context.Context) error {
+	repos := w.Repositories()
+	if len(repos) == 0 {
+		reg, err := w.StartEmbedded(ctx)
+		if err != nil {
+			return err
+		}
+		return reg.Stop(ctx)
+	}
+	var errs []error
+	for _, r := range repos {
+		if err := publish.Check(ctx, r, w.publishOptions("preflight")...); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Embedded is a handle on the embedded registry, started by this run or
+// already serving the same data directory.
+type Embedded struct {
+	// Host is the registry's host:port.
+	Host string
+	proc *registry.Process
+}
+
+// served is where the registry serves once this run is over: the address
+// of the instance that was already serving, or registry:serve's address
+// when this run started a private one.
+func (e *Embedded) served(w *Workspace) string {
+	if e.proc == nil {
+		return e.Host
+	}
+	return w.Cfg.Publish.EmbeddedAddr
+}
+
+// Stop stops the registry if this run started it.
+func (e *Embedded) Stop(ctx context.Context) error {
+	if e == nil || e.proc == nil {
+		return nil
+	}
+	return e.proc.Stop(ctx)
+}
+
+// StartEmbedded starts hoist's embedded registry on a free loopback port
+// with the configured data directory. If a registry:serve already serves
+// that directory, that instance is used instead.
+func (w *Workspace) StartEmbedded(ctx context.Context) (*Embedded, error) {
+	data, err := w.EmbeddedDataDir()
+	if err != nil {
+		return nil, err
+	}
+	opts := []registry.Option{registry.WithDataDir(data), registry.WithDir(w.RegistryDir()), registry.WithAddr("127.0.0.1:0")}
+	if len(w.Cfg.Publish.EmbeddedCommand) > 0 {
+		opts = append(opts, registry.WithCommand(w.Cfg.Publish.EmbeddedCommand...))
+	}
+	// The registry outlives the caller's ctx: an interrupted release still
+	// needs it to put tags back. Every caller stops it explicitly.
+	proc, err := registry.Start(context.WithoutCancel(ctx), opts...)
+	var inUse *registry.InUseError
+	if errors.As(err, &inUse) {
+		return &Embedded{Host: inUse.Host}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("no registry configured, and the embedded one did not start: %w%s", err, w.RegistryToolHint())
+	}
+	return &Embedded{Host: proc.Host(), proc: proc}, nil
+}
+
+// EmbeddedDataDir is where the embedded registry keeps its data.
+func (w *Workspace) EmbeddedDataDir() (string, error) {
+	if w.Cfg.Publish.EmbeddedData != "" {
+		return w.Cfg.Path(w.Cfg.Publish.EmbeddedData), nil
+	}
+	if w.Env.DefaultRegistryData == "" {
+		return "", errors.New("no data dir for the embedded registry: HOME is not set; set HOIST_REGISTRY_DATA to a directory")
+	}
+	return w.Env.DefaultRegistryData, nil
+}
+
+// embeddedHost names the embedded registry in records and plans: the
+// address a live instance serving the data directory listens on (a
+// registry:serve in another terminal), else the address registry:serve
+// would use. Images pushed to a private port are served there afterwards.
+func (w *Workspace) embeddedHost(ctx context.Context) string {
+	if data, err := w.EmbeddedDataDir(); err == nil {
+		if host, _, ok := registry.Running(ctx, data); ok {
+			return host
+		}
+	}
+	return w.Cfg.Publish.EmbeddedAddr
+}
+
+// RegistryDir is where `go tool hoist-registry` runs: the module root when
+// its go.mod lists the tool, else magefiles/ when that module lists it, as
+// in the recommended layout where hoist is a dependency of magefiles/go.mod
+// only.
+func (w *Workspace) RegistryDir() string {
+	for _, d := range []string{w.Cfg.Dir, filepath.Join(w.Cfg.Dir, "magefiles")} {
+		if project.ListsTool(d, registry.ToolPackage) {
+			return d
+		}
+	}
+	return w.Cfg.Dir
+}
+
+// RegistryToolHint names the go.mod to add hoist-registry to when the
+// consumer keeps its magefiles in a module of their own, since the generic
+// hint would send the tool, and hoist's dependencies, into the service's
+// go.mod.
+func (w *Workspace) RegistryToolHint() string {
+	if len(w.Cfg.Publish.EmbeddedCommand) > 0 || !fileExists(filepath.Join(w.Cfg.Dir, "magefiles", "go.mod")) {
+		return ""
+	}
+	return "\nwith a separate magefiles/go.mod, add the tool there: cd magefiles && go get -tool " + registry.ToolPackage
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// PushImage pushes the index stamped st from dist/image to every
+// destination, by digest first and tags last, and records the pushed
+// references. With no registry configured it starts the embedded registry,
+// pushes, pulls the digest back to verify it, and stops the registry again.
+// local keeps the image on this machine: the embedded registry only.
+func (w *Workspace) PushImage(ctx context.Context, target string, st Stamp, local bool) error {
+	tags := w.ImageTags(st.Version)
+	repos := w.Repositories()
+	if local {
+		repos = nil
+	}
+	if len(repos) == 0 {
+		idx, err := w.readImage(ctx, st)
+		if err != nil {
+			return err
+		}
+		held, err := w.embeddedHolds(ctx, idx, tags)
+		if err != nil {
+			return err
+		}
+		if held != nil {
+			w.Logf(target, "the embedded registry already holds %s: nothing to push", strings.Join(refNames(held), ", "))
+			w.Arts.Replace(artifact.ImagePush, held...)
+			return w.SaveArtifacts()
+		}
+	}
+	// Digests first, tags after, the way a release does it: a failure part
+	// of the way through the tags puts back the ones already moved.
+	p, err := w.pushIndex(ctx, target, st, repos)
+	defer p.stop(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = w.tagPushed(ctx, target, p, tags, nil)
+	return err
+}
+
+// pushed is where pushIndex sent the index and, when the embedded registry
+// received it, the running registry.
+type pushed struct {
+	emb    *Embedded
+	repos  []string
+	digest string
+	refs   []artifact.Artifact
+}
+
+// stop stops the embedded registry pushIndex started, if any.
+func (p *pushed) stop(ctx context.Context) {
+	if p != nil && p.emb != nil {
+		_ = p.emb.Stop(context.WithoutCancel(ctx))
+	}
+}
+
+func (w *Workspace) readImage(ctx context.Context, st Stamp) (v1.ImageIndex, error) {
+	idx, err := image.ReadLayout(ctx, w.Dist("image"), ImageTag(st.Version))
+	if err != nil {
+		return nil, fmt.Errorf("read the image built for %s: %w (run image:build first)", st.Version, err)
+	}
+	return idx, nil
+}
+
+// pushIndex pushes dist/image to repos by digest, with no tag, or to the
+// embedded registry (left running for the caller to stop) when repos is
+// empty.
+func (w *Workspace) pushIndex(ctx context.Context, target string, st Stamp, repos []string) (*pushed, error) {
+	idx, err := w.readImage(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	p := &pushed{repos: repos}
+	if len(repos) == 0 {
+		if p.emb, err = w.StartEmbedded(ctx); err != nil {
+			return nil, err
+		}
+		p.repos = []string{p.emb.Host + "/" + w.ImageName()}
+		w.Logf(target, "no registry configured: pushing to the embedded registry at %s", p.emb.Host)
+	}
+	dests := make([]publish.Destination, len(p.repos))
+	for i, r := range p.repos {
+		dests[i] = publish.Destination{Repository: r}
+	}
+	start := time.Now()
+	res, err := publish.Push(ctx, idx, dests, w.publishOptions(target)...)
+	for _, r := range res {
+		if r.Err != nil {
+			w.Logf(target, "%s: failed: %v", r.Repository, r.Err)
+			continue
+		}
+		p.digest = r.Digest.String()
+		w.Logf(target, "%s: %d blobs uploaded (%s), %d already there", r.Repository, r.BlobsUploaded, humanBytes(r.BytesUploaded), r.BlobsSkipped)
+		for _, ref := range r.Refs {
+			w.Logf(target, "  pushed %s", ref)
+		}
+	}
+	if err != nil {
+		return p, err
+	}
+	if p.emb != nil {
+		for _, r := range res {
+			ref := r.Repository + "@" + r.Digest.String()
+			if err := publish.Verify(ctx, ref, w.publishOptions(target)...); err != nil {
+				return p, fmt.Errorf("verify the push by pulling it back: %w", err)
+			}
+			w.Logf(target, "verified %s by pulling it back", ref)
+		}
+	}
+	w.Logf(target, "done in %s", time.Since(start).Round(time.Millisecond))
+	return p, nil
+}
+
+// tagPushed moves tags to the pushed index in every destination pushIndex
+// reached (publish.TagAll: the version tag last) and records the pushed
+// references, one per repository and tag, each with the index digest. On failure it puts back every tag it moved; the states it
+// returns let a later failure do the same. before sees each tag's state
+// before the tag moves.
+func (w *Workspace) tagPushed(ctx context.Context, target string, p *pushed, tags []string, before func(publish.TagState) error) ([]publish.TagState, error) {
+	states, err := publish.TagAll(ctx, p.repos, p.digest, tags, before, w.publishOptions(target)...)
+	if err != nil {
+		return nil, err
+	}
+	for _, repo := range p.repos {
+		for _, t := range tags {
+			w.Logf(target, "  tagged %s:%s (%s)", repo, t, p.digest)
+		}
+	}
+	var refs []artifact.Artifact
+	if p.emb != nil {
+		refs = w.embeddedRefs(p.emb.served(w), p.digest, tags)
+		w.Logf(target, "registry:serve serves it as %s", strings.Join(refNames(refs), ", "))
+	} else {
+		for _, repo := range p.repos {
+			for _, t := range tags {
+				refs = append(refs, artifact.Artifact{Type: artifact.ImagePush, Name: repo + ":" + t, Digest: p.digest})
+			}
+		}
+	}
+	w.Arts.Replace(artifact.ImagePush, refs...)
+	return states, w.SaveArtifacts()
+}
+
+// embeddedRefs names an image pushed to the embedded registry the way host
+// serves it afterwards, one reference per tag.
+func (w *Workspace) embeddedRefs(host, digest string, tags []string) []artifact.Artifact {
+	repo := host + "/" + w.ImageName()
+	var out []artifact.Artifact
+	for _, t := range tags {
+		out = append(out, artifact.Artifact{Type: artifact.ImagePush, Name: repo + ":" + t, Digest: digest})
+	}
+	return out
+}
+
+// embeddedHolds returns the pushed references when the embedded registry's
+// data directory already has every tag at the index digest, or nil.
+func (w *Workspace) embeddedHolds(ctx context.Context, idx v1.ImageIndex, tags []string) ([]artifact.Artifact, error) {
+	d, err := idx.Digest()
+	if err != nil {
+		return nil, fmt.Errorf("digest the image index: %w", err)
+	}
+	data, err := w.EmbeddedDataDir()
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range tags {
+		if !registry.Holds(data, w.ImageName(), t, d.String()) {
+			return nil, nil
+		}
+	}
+	return w.embeddedRefs(w.embeddedHost(ctx), d.String(), tags), nil
+}
+
+func refNames(as []artifact.Artifact) []string {
+	out := make([]string, len(as))
+	for i, a := range as {
+		out[i] = a.Name
+	}
+	return out
+}

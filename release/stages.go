@@ -1,0 +1,603 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hoistdev/hoist/artifact"
+	"github.com/hoistdev/hoist/checksum"
+	"github.com/hoistdev/hoist/image"
+	"github.com/hoistdev/hoist/platform"
+	"github.com/hoistdev/hoist/project"
+	"github.com/hoistdev/hoist/publish"
+	"github.com/hoistdev/hoist/registry"
+	"github.com/hoistdev/hoist/version"
+)
+
+// preflightStage decides the version and, for a release, refuses whatever
+// would make the release fail later.
+type preflightStage struct{}
+
+func (preflightStage) Name() string               { return "preflight" }
+func (preflightStage) Skip(*State) (string, bool) { return "", false }
+
+func (s preflightStage) Plan(ctx context.Context, st *State) (string, error) {
+	return s.check(ctx, st)
+}
+
+func (s preflightStage) Run(ctx context.Context, st *State) (string, error) {
+	reason, err := s.check(ctx, st)
+	if err == nil && st.Mode == ModeRelease && st.Decision.Release {
+		st.W.Logf("release", "%s: %s", st.Decision.Tag, st.Decision.Reason)
+	}
+	return reason, err
+}
+
+// check is preflight, for the plan and the run alike: the run also starts
+// the embedded registry once to see that it can, which a plan must not.
+func (preflightStage) check(ctx context.Context, st *State) (string, error) {
+	w := st.W
+	platforms, err := w.Cfg.ParsedPlatforms()
+	if err != nil {
+		return "", err
+	}
+	if st.Mode == ModeSnapshot {
+		d, err := version.Plan(ctx, w.Cfg.Dir, w.versionOptions()...)
+		if err != nil {
+			return "", err
+		}
+		if err := platform.Validate(ctx, "go", platforms); err != nil {
+			return "", err
+		}
+		rev, err := w.headRevision(ctx)
+		if err != nil {
+			return "", err
+		}
+		st.Decision, st.Head = d, rev.Commit
+		return "snapshot: decides the version only; the tree may be dirty, since nothing is committed or tagged", nil
+	}
+	rc := w.Cfg.Release
+	d, err := Preflight(ctx, PreflightOptions{
+		Dir: w.Cfg.Dir, Dist: w.Cfg.Dist, VersionFile: w.Cfg.VersionFile, Prefix: rc.TagPrefix,
+		Paths: rc.Paths, Bump: w.Env.Bump, PreID: rc.PreID, AllowDetached: rc.AllowDetached,
+		Check: func(ctx context.Context, d version.Decision) error {
+			if err := platform.Validate(ctx, "go", platforms); err != nil {
+				return err
+			}
+			if w.Cfg.Image.Skip || d.Next == nil {
+				return nil
+			}
+			return checkTags(w.ImageTags(d.Next))
+		},
+		CheckRegistry: func(ctx context.Context) error {
+			if w.Cfg.Image.Skip || (st.planning && len(w.Repositories()) == 0) {
+				return nil
+			}
+			return w.CheckRegistries(ctx)
+		},
+	})
+	st.Decision = d
+	if err != nil {
+		return "", err
+	}
+	rev, err := project.GitRevision(ctx, w.Cfg.Dir)
+	if err != nil {
+		return "", err
+	}
+	st.Head = rev.Commit
+	return "checks the git identity, a clean tree, the branch, a full clone, the platforms, VERSION, the tags and the registries, before anything is built", nil
+}
+
+// versionOptions are the version decision's settings.
+func (w *Workspace) versionOptions() []version.Option {
+	rc := w.Cfg.Release
+	opts := []version.Option{version.WithVersionFile(w.Cfg.VersionFile), version.WithBump(w.Env.Bump)}
+	if rc.TagPrefix != "" {
+		opts = append(opts, version.WithPrefix(rc.TagPrefix))
+	}
+	if len(rc.Paths) > 0 {
+		opts = append(opts, version.WithPaths(rc.Paths...))
+	}
+	return opts
+}
+
+// gateStage is one of the quality gates, run by the mage layer's targets.
+type gateStage struct{ name string }
+
+func (g gateStage) Name() string { return g.name }
+
+func (g gateStage) Skip(st *State) (string, bool) {
+	if reason, skip := st.nothing(); skip {
+		return reason, true
+	}
+	if st.Mode == ModeSnapshot && !st.W.Env.SnapshotChecks {
+		return "snapshots skip the gates; HOIST_SNAPSHOT_CHECKS=1 runs them", true
+	}
+	return "", false
+}
+
+func (g gateStage) Plan(_ context.Context, st *State) (string, error) {
+	switch g.name {
+	case "tidy":
+		return "go.mod and go.sum must already be tidy (go mod tidy -diff, go mod verify)", nil
+	case "vet":
+		return "go vet ./...", nil
+	}
+	gate := "no coverage gate"
+	if min := st.W.Cfg.CoverageMin; min >= 0 {
+		gate = fmt.Sprintf("total coverage at least %g%%", min)
+	}
+	return "go test over every package, " + gate, nil
+}
+
+func (g gateStage) Run(ctx context.Context, st *State) (string, error) {
+	reason, _ := g.Plan(ctx, st)
+	fn := map[string]func(context.Context) error{"tidy": st.Gates.Tidy, "vet": st.Gates.Vet, "test": st.Gates.Test}[g.name]
+	if fn == nil {
+		return reason, fmt.Errorf("the %s gate was not given to the pipeline", g.name)
+	}
+	return reason, fn(ctx)
+}
+
+// versionStage settles what the build is stamped with: for a release the
+// release commit, written off the branch; for a snapshot HEAD.
+type versionStage struct{}
+
+func (versionStage) Name() string                  { return "version" }
+func (versionStage) Skip(st *State) (string, bool) { return st.nothing() }
+func (v versionStage) Plan(ctx context.Context, st *State) (string, error) {
+	return v.settle(ctx, st, nil)
+}
+
+func (v versionStage) Run(ctx context.Context, st *State) (string, error) {
+	if st.Mode == ModeSnapshot {
+		reason, err := v.settle(ctx, st, nil)
+		if err == nil {
+			st.W.Logf("release:snapshot", "snapshot version %s", st.Stamp.Version)
+		}
+		return reason, err
+	}
+	txn, err := Begin(ctx, st.W.Cfg.Dir, st.W.Cfg.VersionFile)
+	if err != nil {
+		return "", err
+	}
+	if txn.Head() != st.Head {
+		return "", fmt.Errorf("HEAD moved from %s to %s while the release ran its checks: run release again, so the version and changelog cover the new commits", short(st.Head), short(txn.Head()))
+	}
+	reason, err := v.settle(ctx, st, txn)
+	if err != nil {
+		return "", err
+	}
+	st.txn = txn
+	d := st.Decision
+	if !d.Next.Equal(d.Current) {
+		st.W.Logf("release", "VERSION %s -> %s in release commit %s (not on the branch until the tag stage)", d.Current, d.Next, shortHash12(st.Stamp.Rev.Commit))
+	}
+	return reason, startJournal(ctx, st)
+}
+
+// settle computes the stamp: with txn it prepares the release commit, and
+// without one (a plan) it computes the same commit without writing it.
+func (versionStage) settle(ctx context.Context, st *State, txn *Txn) (string, error) {
+	w, d := st.W, st.Decision
+	if st.Mode == ModeSnapshot {
+		rev, err := w.headRevision(ctx)
+		if err != nil {
+			return "", err
+		}
+		v, err := SnapshotVersion(d, rev.Short)
+		if err != nil {
+			return "", err
+		}
+		st.Stamp = Stamp{Version: v, Rev: rev}
+		return fmt.Sprintf("snapshot: VERSION stays %s; the build is called %s", d.Current, v), nil
+	}
+	var commit string
+	var when time.Time
+	var err error
+	if txn != nil {
+		commit, when, err = txn.Prepare(ctx, d.Next, d.Tag, w.Env.SourceDate)
+	} else {
+		commit, when, err = PlanCommit(ctx, w.Cfg.Dir, w.Cfg.VersionFile, d.Next, d.Tag, w.Env.SourceDate)
+	}
+	if err != nil {
+		return "", err
+	}
+	if !w.Env.SourceDate.IsZero() {
+		when = w.Env.SourceDate
+	}
+	st.Stamp = Stamp{Version: d.Next, Rev: project.Revision{Commit: commit, Short: short7(commit), Time: when}}
+	if d.Next.Equal(d.Current) {
+		return fmt.Sprintf("VERSION already holds %s, which no tag has yet: released as is, from HEAD %s", d.Current, shortHash12(commit)), nil
+	}
+	return fmt.Sprintf("VERSION %s -> %s (%s) in release commit %s, which stays off the branch until the tag stage", d.Current, d.Next, d.Level, shortHash12(commit)), nil
+}
+
+func short7(h string) string {
+	if len(h) > 7 {
+		return h[:7]
+	}
+	return h
+}
+
+func shortHash12(h string) string { return short(h) }
+
+// buildStage compiles the matrix once, stamped with the release.
+type buildStage struct{}
+
+func (buildStage) Name() string                  { return "build" }
+func (buildStage) Skip(st *State) (string, bool) { return st.nothing() }
+
+func (buildStage) Plan(ctx context.Context, st *State) (string, error) {
+	results, err := st.W.build(ctx, st.Stamp, true)
+	if err != nil {
+		return "", err
+	}
+	st.Built = results
+	_, line := buildSummary(results)
+	return line, nil
+}
+
+func (buildStage) Run(ctx context.Context, st *State) (string, error) {
+	results, err := st.W.BuildBinaries(ctx, st.Stamp)
+	if err != nil {
+		return "", err
+	}
+	st.Built = results
+	_, line := buildSummary(results)
+	return line, nil
+}
+
+// builtArtifacts are the binaries of st's build as the artifact list
+// records them.
+func (st *State) builtArtifacts() []artifact.Artifact {
+	out := make([]artifact.Artifact, len(st.Built))
+	for i, r := range st.Built {
+		out[i] = r.Artifact(st.W.Cfg.Dir)
+	}
+	return out
+}
+
+// packageStage writes the archives, SBOMs and checksums.txt.
+type packageStage struct{}
+
+func (packageStage) Name() string                  { return "package" }
+func (packageStage) Skip(st *State) (string, bool) { return st.nothing() }
+
+const packWhat = "archives, SBOMs and " + ChecksumsFile
+
+func (packageStage) Plan(ctx context.Context, st *State) (string, error) {
+	if compiled, _ := st.compiled(); compiled {
+		return packWhat + " to write: the binaries change", nil
+	}
+	res, err := Package(ctx, st.W.packageOptions(st.Stamp, st.builtArtifacts(), true))
+	if err != nil {
+		return "", err
+	}
+	return packReason(res), nil
+}
+
+func (packageStage) Run(ctx context.Context, st *State) (string, error) {
+	res, err := st.W.Pack(ctx, st.Stamp)
+	if err != nil {
+		return "", err
+	}
+	if compiled, _ := st.compiled(); compiled {
+		return packWhat + " to write: the binaries change", nil
+	}
+	return packReason(res), nil
+}
+
+func packReason(res *PackageResult) string {
+	if res.Skipped {
+		return packWhat + " up to date"
+	}
+	return packWhat + " to write: " + res.Reason
+}
+
+// changelogStage writes dist/CHANGELOG.md, the notes of the release.
+type changelogStage struct{}
+
+func (changelogStage) Name() string                  { return "changelog" }
+func (changelogStage) Skip(st *State) (string, bool) { return st.nothing() }
+
+func (changelogStage) Plan(_ context.Context, st *State) (string, error) {
+	d := st.Decision
+	since := d.PreviousTag
+	if since == "" {
+		since = "the first commit"
+	}
+	return fmt.Sprintf("%s since %s into %s", count(len(d.Commits), "commit", "commits"), since, distPath(st.W, "CHANGELOG.md")), nil
+}
+
+func (c changelogStage) Run(ctx context.Context, st *State) (string, error) {
+	reason, _ := c.Plan(ctx, st)
+	w, d := st.W, st.Decision
+	if st.Mode == ModeSnapshot {
+		d.Tag, d.Next = "", st.Stamp.Version
+	}
+	file := w.Dist("CHANGELOG.md")
+	if err := WriteChangelog(ctx, file, d, st.Stamp.Rev.Time); err != nil {
+		return "", err
+	}
+	sum, size, err := checksum.SHA256File(ctx, file)
+	if err != nil {
+		return "", fmt.Errorf("hash %s: %w", file, err)
+	}
+	w.Arts.Replace(artifact.Changelog, artifact.Artifact{Type: artifact.Changelog, Name: "CHANGELOG.md", Path: w.Rel(file), Digest: "sha256:" + sum, Size: size})
+	return reason, w.SaveArtifacts()
+}
+
+// distPath is a dist path as plans and reasons show it.
+func distPath(w *Workspace, elem ...string) string { return w.Rel(w.Dist(elem...)) }
+
+// imageSkip is the skip rule the image, push and image tags stages share.
+func imageSkip(st *State) (string, bool) {
+	if reason, skip := st.nothing(); skip {
+		return reason, true
+	}
+	if st.W.Cfg.Image.Skip {
+		return "Image.Skip is set", true
+	}
+	platforms, err := st.W.Cfg.ParsedPlatforms()
+	if err == nil && !slices.ContainsFunc(platforms, func(p platform.Platform) bool { return p.OS == "linux" }) {
+		return "no linux platform is built, and images run linux binaries", true
+	}
+	return "", false
+}
+
+// imageStage builds the OCI index from the binaries just built.
+type imageStage struct{}
+
+func (imageStage) Name() string                  { return "image" }
+func (imageStage) Skip(st *State) (string, bool) { return imageSkip(st) }
+
+func (s imageStage) what(st *State) string {
+	var plats []string
+	for _, r := range st.Built {
+		if p := r.Platform.String(); r.Platform.OS == "linux" && !slices.Contains(plats, p) {
+			plats = append(plats, p)
+		}
+	}
+	return fmt.Sprintf("%s index for %s into %s", ImageTag(st.Stamp.Version), strings.Join(plats, ", "), distPath(st.W, "image"))
+}
+
+func (s imageStage) Plan(ctx context.Context, st *State) (string, error) {
+	if _, linux := st.compiled(); linux {
+		return s.what(st) + ": the binaries change", nil
+	}
+	w := st.W
+	bins, cfg, err := w.imageInputs("image:build", st.Stamp, st.builtArtifacts(), true)
+	if err != nil {
+		return "", err
+	}
+	lay, err := image.BuildLayout(ctx, bins, cfg, w.imageLayout(st.Stamp, true))
+	if err != nil {
+		return "", err
+	}
+	st.Digest = lay.Digest
+	return s.imageReason(st, lay.Skipped, lay.Reason), nil
+}
+
+func (s imageStage) Run(ctx context.Context, st *State) (string, error) {
+	out, err := st.W.BuildImage(ctx, "image:build", st.Stamp)
+	if err != nil {
+		return "", err
+	}
+	st.Digest = out.Digest
+	if _, linux := st.compiled(); linux {
+		return s.what(st) + ": the binaries change", nil
+	}
+	return s.imageReason(st, out.Skipped, out.Reason), nil
+}
+
+func (s imageStage) imageReason(st *State, skipped bool, why string) string {
+	if skipped {
+		return s.what(st) + ": " + why
+	}
+	return s.what(st) + ": to build, " + why
+}
+
+// pushStage sends the image by digest: nothing anyone pulls by name moves.
+// A snapshot goes to the embedded registry only, with its snapshot tag.
+type pushStage struct{}
+
+func (pushStage) Name() string                  { return "push" }
+func (pushStage) Skip(st *State) (string, bool) { return imageSkip(st) }
+
+func (pushStage) Plan(ctx context.Context, st *State) (string, error) {
+	w := st.W
+	st.Tags = w.ImageTags(st.Stamp.Version)
+	repos := w.Repositories()
+	if st.Mode == ModeRelease && len(repos) > 0 {
+		st.Repos = repos
+		return fmt.Sprintf("the index and the blobs missing there, by digest, to %s; no tag moves yet", strings.Join(repos, ", ")), nil
+	}
+	st.Repos = []string{w.embeddedHost(ctx) + "/" + w.ImageName()}
+	where := w.embeddedWhere(ctx)
+	if st.Mode == ModeSnapshot {
+		return fmt.Sprintf("snapshot: remote registries are left alone; the embedded registry (%s) receives %s:%s", where, st.Repos[0], st.Tags[0]), nil
+	}
+	return fmt.Sprintf("no registry configured: the embedded registry (%s) receives the index and its blobs by digest; no tag moves yet", where), nil
+}
+
+func (s pushStage) Run(ctx context.Context, st *State) (string, error) {
+	reason, err := s.Plan(ctx, st)
+	if err != nil {
+		return "", err
+	}
+	w := st.W
+	if st.Mode == ModeSnapshot {
+		return reason, w.PushImage(ctx, "image:push", st.Stamp, true)
+	}
+	p, err := w.pushIndex(ctx, "image:push", st.Stamp, w.Repositories())
+	st.push = p
+	if err != nil {
+		return "", err
+	}
+	st.Digest = p.digest
+	return reason, nil
+}
+
+// embeddedWhere says which embedded registry a push reaches: the one
+// already serving the data directory, or one started for the push.
+func (w *Workspace) embeddedWhere(ctx context.Context) string {
+	if data, err := w.EmbeddedDataDir(); err == nil {
+		if host, pid, ok := registry.Running(ctx, data); ok {
+			return fmt.Sprintf("already serving at %s, pid %d", host, pid)
+		}
+	}
+	return fmt.Sprintf("started for the push; registry:serve serves it at %s", w.Cfg.Publish.EmbeddedAddr)
+}
+
+// tagStage moves the branch to the release commit and tags it, once every
+// artifact exists and every push succeeded.
+type tagStage struct{}
+
+func (tagStage) Name() string { return "tag" }
+
+func (tagStage) Skip(st *State) (string, bool) {
+	if reason, skip := st.nothing(); skip {
+		return reason, true
+	}
+	if st.Mode == ModeSnapshot {
+		return "snapshots are not tagged", true
+	}
+	return "", false
+}
+
+func (tagStage) Plan(_ context.Context, st *State) (string, error) {
+	d := st.Decision
+	if d.Next != nil && d.Current != nil && d.Next.Equal(d.Current) {
+		return fmt.Sprintf("creates the annotated tag %s on HEAD, once every push succeeded", d.Tag), nil
+	}
+	return fmt.Sprintf("moves the branch to the release commit and creates the annotated tag %s, once every push succeeded", d.Tag), nil
+}
+
+func (s tagStage) Run(ctx context.Context, st *State) (string, error) {
+	reason, _ := s.Plan(ctx, st)
+	if st.txn == nil {
+		return "", errors.New("no release transaction: the version stage did not run")
+	}
+	if err := st.journal.setPhase(st, phaseFinishing); err != nil {
+		return "", err
+	}
+	msg := st.tagMessage
+	if msg == "" {
+		msg = version.TagMessage(st.Decision.Tag, st.Decision.Commits)
+	}
+	commit, err := st.txn.Finish(ctx, st.Decision.Tag, msg)
+	if err != nil {
+		return "", err
+	}
+	st.W.Logf("release", "tagged %s at %s", st.Decision.Tag, commit)
+	return reason, nil
+}
+
+func (tagStage) Undo(ctx context.Context, st *State) error {
+	if st.txn == nil {
+		return nil
+	}
+	return st.txn.Rollback(ctx)
+}
+
+// imageTagsStage points the registry tags at the pushed index, once the git
+// tag exists.
+type imageTagsStage struct{}
+
+func (imageTagsStage) Name() string { return "image tags" }
+
+func (imageTagsStage) Skip(st *State) (string, bool) {
+	if reason, skip := imageSkip(st); skip {
+		return reason, true
+	}
+	if st.Mode == ModeSnapshot {
+		return "snapshot: the push gave it its one tag", true
+	}
+	return "", false
+}
+
+func (imageTagsStage) Plan(_ context.Context, st *State) (string, error) {
+	return fmt.Sprintf("points %s at the pushed index in %s, the version tag last, once the git tag exists", strings.Join(st.Tags, ", "), strings.Join(st.Repos, ", ")), nil
+}
+
+func (s imageTagsStage) Run(ctx context.Context, st *State) (string, error) {
+	reason, _ := s.Plan(ctx, st)
+	if st.push == nil {
+		return "", errors.New("no push to tag: the push stage did not run")
+	}
+	states, err := st.W.tagPushed(ctx, "image:push", st.push, st.Tags, func(ts publish.TagState) error {
+		st.tagged = append(st.tagged, ts)
+		return st.journal.save(st)
+	})
+	if err != nil {
+		st.tagged = nil // TagAll put back what it moved
+		return "", err
+	}
+	st.tagged = states
+	return reason, nil
+}
+
+func (imageTagsStage) Undo(ctx context.Context, st *State) error {
+	if len(st.tagged) == 0 {
+		return nil
+	}
+	tctx, cancel := context.WithTimeout(ctx, 4*time.Second)
+	defer cancel()
+	opts := append(st.W.publishOptions("image:push"), publish.WithRetry(1, time.Second, time.Second))
+	if err := publish.Untag(tctx, st.tagged, opts...); err != nil {
+		return fmt.Errorf("put the registry tags back: %w", err)
+	}
+	st.tagged = nil
+	return nil
+}
+
+// manifestStage records the release in dist/release.json.
+type manifestStage struct{}
+
+func (manifestStage) Name() string                  { return "manifest" }
+func (manifestStage) Skip(st *State) (string, bool) { return st.nothing() }
+
+func (manifestStage) Plan(_ context.Context, st *State) (string, error) {
+	return "records every artifact, image digest and stage time in " + distPath(st.W, ManifestFile), nil
+}
+
+func (s manifestStage) Run(ctx context.Context, st *State) (string, error) {
+	reason, _ := s.Plan(ctx, st)
+	w := st.W
+	m := &Manifest{
+		Version: st.Stamp.Version.String(), PreviousTag: st.Decision.PreviousTag, Commit: st.Stamp.Rev.Commit,
+		Date: st.Stamp.Rev.Time, Snapshot: st.Mode == ModeSnapshot, Stages: st.rec.Stages(),
+	}
+	if last := len(m.Stages) - 1; last >= 0 && m.Stages[last].Name == s.Name() {
+		m.Stages[last].Status, m.Stages[last].Reason, m.Stages[last].Error = StatusOK, reason, ""
+	}
+	if st.Mode == ModeRelease {
+		m.Tag = st.Decision.Tag
+	}
+	for _, a := range w.Arts.All() {
+		if a.Type == artifact.ImagePush {
+			m.Images = append(m.Images, ImageRef{Ref: a.Name, Digest: a.Digest})
+			continue
+		}
+		m.AddArtifacts(a)
+	}
+	file := w.Dist(ManifestFile)
+	if err := m.WriteManifest(ctx, file); err != nil {
+		return "", err
+	}
+	if err := st.journal.remove(); err != nil {
+		return "", err
+	}
+	st.journal = nil
+	var total time.Duration
+	for _, s := range m.Stages {
+		total += time.Duration(s.DurationMS) * time.Millisecond
+	}
+	w.Logf(st.Mode.String(), "%s done in %s; manifest %s", m.Version, total.Round(time.Millisecond), w.Rel(file))
+	return reason, nil
+}
