@@ -4,7 +4,7 @@ go 1.26.0
 
 tool (
 	github.com/hoistdev/hoist/cmd/hoist-registry
-	github.com/magefile/mage
+	github.com/hoistdev/hoist/cmd/mage
 )
 
 require (

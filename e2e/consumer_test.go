@@ -123,7 +123,7 @@ func makeTemplate(ctx context.Context, dir string) ([]byte, []byte, error) {
 		// this checkout, and a proxy that answers 403 for unknown modules
 		// makes that fatal.
 		{"mod", "edit", "-require=github.com/hoistdev/hoist@v0.0.0", "-replace=github.com/hoistdev/hoist=" + hoistRoot,
-			"-require=github.com/magefile/mage@v1.17.2", "-tool=github.com/magefile/mage", "-tool=github.com/hoistdev/hoist/cmd/hoist-registry"},
+			"-require=github.com/magefile/mage@v1.17.2", "-tool=github.com/hoistdev/hoist/cmd/mage", "-tool=github.com/hoistdev/hoist/cmd/hoist-registry"},
 		{"mod", "tidy"},
 	} {
 		if offline := gocmd("off", args...); offline != nil {

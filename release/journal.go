@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/Masterminds/semver/v3"
@@ -253,7 +254,12 @@ func (j *journal) restore(ctx context.Context, st *State) error {
 	st.txn = ResumeTxn(j.Txn)
 	st.Digest, st.Tags, st.tagged = j.Digest, j.Tags, j.TagStates
 	st.tagMessage = j.Message
-	st.rec.restore(j.Stages)
+	// The stages from the tag stage on run again; their records go.
+	stages := j.Stages
+	if i := slices.IndexFunc(stages, func(s StageRecord) bool { return s.Name == (tagStage{}).Name() }); i >= 0 {
+		stages = stages[:i]
+	}
+	st.rec.restore(stages)
 	st.journal = j
 	if j.Digest == "" {
 		return nil

@@ -295,10 +295,6 @@ func (w *Workspace) Plan(ctx context.Context, m Mode) (*Plan, error) {
 // to prove the rollback undoes a stage's real side effects.
 var afterStage = func(string) error { return nil }
 
-// killpoint, in a build with the hoisttest tag, lets the interruption
-// tests SIGKILL the process at a named point; otherwise it does nothing.
-var killpoint = func(string) {}
-
 // pid is this process's id, for lock holders.
 var pid = os.Getpid()
 

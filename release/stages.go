@@ -531,6 +531,7 @@ func (s imageTagsStage) Run(ctx context.Context, st *State) (string, error) {
 		return "", errors.New("no push to tag: the push stage did not run")
 	}
 	states, err := st.W.tagPushed(ctx, "image:push", st.push, st.Tags, func(ts publish.TagState) error {
+		killpoint("image tags: before " + ts.Tag)
 		st.tagged = append(st.tagged, ts)
 		return st.journal.save(st)
 	})

@@ -57,8 +57,14 @@ func Interruptible(ctx context.Context, fn func(context.Context) error) error {
 	defer cancel(nil)
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
 	var got atomic.Value
+	defer func() {
+		// After an interruption the process is about to exit with its
+		// status; a repeated signal must not kill it first.
+		if got.Load() == nil {
+			signal.Stop(sigs)
+		}
+	}()
 	go func() {
 		select {
 		case s := <-sigs:

@@ -1,0 +1,53 @@
+// Command mage is the mage CLI (github.com/magefile/mage) as hoist runs
+// it: `go tool mage` in a module that lists this command as a tool.
+//
+// It is mage's own main, mage.Main, plus what a release needs from the
+// process that starts it: SIGTERM is passed on to the magefile binary mage
+// runs, and mage waits for it. mage's CLI catches only SIGINT, so on
+// SIGTERM, which CI runners and supervisors send, it dies at once: the go
+// command then reports exit status 0 (it drops a child's signal), and the
+// magefile binary, orphaned, goes on releasing. With this command the
+// release target sees the signal, rolls back, and exits 143, and that
+// status reaches the caller through mage and `go tool`.
+//
+// A SIGINT sent to this process alone (kill -INT, not Ctrl-C, which the
+// terminal sends to the whole process group) is passed on as SIGTERM too:
+// the magefile's generated main would take a second SIGINT as "exit now",
+// cutting a rollback short. The exit status still names the signal this
+// process received first: 130 for SIGINT, 143 for SIGTERM.
+package main
+
+import (
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/magefile/mage/mage"
+)
+
+func main() {
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGTERM, os.Interrupt)
+	var first atomic.Value
+	go func() {
+		for s := range sigs {
+			first.CompareAndSwap(nil, s)
+			forward(syscall.SIGTERM)
+		}
+	}()
+	os.Exit(exitCode(mage.Main(), first.Load()))
+}
+
+// exitCode is the status to exit with: mage's, except that a run the
+// interruption stopped (status 130 or 143, or 1 when mage gave up waiting)
+// reports the signal that reached this process first.
+func exitCode(code int, sig any) int {
+	if code == 0 || sig == nil {
+		return code
+	}
+	if sig == os.Interrupt {
+		return 130
+	}
+	return 143
+}

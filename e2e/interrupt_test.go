@@ -1,0 +1,276 @@
+package e2e
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/hoistdev/hoist/registry"
+)
+
+// interruptMagefile moves floating tags too, so that a release can be cut
+// between the floating tags and the version tag.
+const interruptMagefile = `//go:build mage
+
+package main
+
+import (
+	"github.com/hoistdev/hoist/config"
+	//mage:import
+	"github.com/hoistdev/hoist/targets"
+	//mage:import
+	_ "github.com/hoistdev/hoist/targets/release"
+)
+
+func init() {
+	targets.Configure(func(c *config.Config) { c.Publish.Latest, c.Publish.MinorTag = true, true })
+}
+`
+
+// interruptEnv builds the killpoints in (the hoisttest build tag) and keeps
+// the release small.
+var interruptEnv = []string{"GOFLAGS=-tags=hoisttest", "PLATFORMS=linux/amd64", "COVERAGE_MIN=-1"}
+
+// releaseState is what an interrupted release must end in once rerun: the
+// same as a release nobody interrupted.
+type releaseState struct {
+	Version  string
+	Head     string
+	Branch   string
+	Tags     string // each tag with the commit it points at
+	Status   string
+	Registry map[string]string // image tag -> digest in the embedded registry
+	Manifest string            // release.json without the stage times
+	Journal  bool
+}
+
+// prepared is a consumer that released 0.1.0 and has a feat commit since:
+// the next release is 0.2.0. Each test copies it.
+type prepared struct {
+	c    *consumer
+	data string
+}
+
+func prepare(t *testing.T) *prepared {
+	t.Helper()
+	c := newConsumer(t, map[string]string{
+		"go.mod":                "module example.com/acme/svc\n\ngo 1.26\n",
+		"VERSION":               "0.1.0\n",
+		".gitignore":            "/dist/\n",
+		"cmd/svc/main.go":       stampMain,
+		"magefiles/magefile.go": interruptMagefile,
+	})
+	c.mustMage(interruptEnv, "release")
+	writeTree(t, c.dir, map[string]string{"cmd/svc/more.go": "package main\n"})
+	c.run(".", "git", "add", ".")
+	c.run(".", "git", "commit", "-qm", "feat: more")
+	return &prepared{c: c, data: c.data}
+}
+
+// copy gives a test its own checkout and registry storage, in the state
+// prepare left, sharing the compiled magefile.
+func (p *prepared) copy(t *testing.T) *consumer {
+	t.Helper()
+	root := t.TempDir()
+	dir, data := filepath.Join(root, "repo"), filepath.Join(root, "registry")
+	for _, c := range [][2]string{{p.c.dir, dir}, {p.data, data}} {
+		if out, err := exec.Command("cp", "-a", c[0], c[1]).CombinedOutput(); err != nil {
+			t.Fatalf("cp -a %s %s: %v\n%s", c[0], c[1], err, out)
+		}
+	}
+	env := slices.Clone(p.c.env)
+	for i, kv := range env {
+		if strings.HasPrefix(kv, "HOIST_REGISTRY_DATA=") {
+			env[i] = "HOIST_REGISTRY_DATA=" + data
+		}
+	}
+	return &consumer{t: t, dir: dir, data: data, env: env}
+}
+
+func (c *consumer) state() releaseState {
+	c.t.Helper()
+	v, _ := os.ReadFile(c.path("VERSION"))
+	st := releaseState{
+		Version:  string(v),
+		Head:     strings.TrimSpace(c.run(".", "git", "rev-parse", "HEAD")),
+		Branch:   strings.TrimSpace(c.run(".", "git", "rev-parse", "--abbrev-ref", "HEAD")),
+		Tags:     c.run(".", "git", "for-each-ref", "--format=%(refname) %(*objectname)", "refs/tags"),
+		Status:   c.run(".", "git", "status", "--porcelain"),
+		Registry: map[string]string{},
+	}
+	for _, tag := range []string{"0.1.0", "0.1", "0.2.0", "0.2", "latest"} {
+		link, err := os.ReadFile(filepath.Join(c.data, "docker", "registry", "v2", "repositories", "svc", "_manifests", "tags", tag, "current", "link"))
+		if err == nil && registry.Holds(c.data, "svc", tag, strings.TrimSpace(string(link))) {
+			st.Registry[tag] = strings.TrimSpace(string(link))
+		}
+	}
+	if _, err := os.Stat(c.path("dist/release.json")); err == nil {
+		m := readManifest(c.t, c.path("dist/release.json"))
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s %s %s\n", m.Version, m.Tag, m.Commit)
+		for _, a := range m.Artifacts {
+			fmt.Fprintf(&b, "%s %s %s %s\n", a.Type, a.Path, a.Platform, a.SHA256)
+		}
+		for _, i := range m.Images {
+			fmt.Fprintf(&b, "%s %s\n", i.Ref, i.Digest)
+		}
+		for _, s := range m.Stages {
+			fmt.Fprintf(&b, "%s %s\n", s.Name, s.Status)
+		}
+		st.Manifest = b.String()
+	}
+	_, err := os.Stat(c.path(".git/hoist/release-journal.json"))
+	st.Journal = err == nil
+	return st
+}
+
+// TestKilledReleaseResumes kills the real CLI with SIGKILL at every stage
+// boundary and inside the tag stage's git steps, then reruns the release:
+// the end state must be the one an uninterrupted release reaches.
+func TestKilledReleaseResumes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs some thirty releases")
+	}
+	p := prepare(t)
+	ref := p.copy(t)
+	ref.mustMage(interruptEnv, "release")
+	want := ref.state()
+	if want.Version != "0.2.0\n" || want.Registry["0.2.0"] == "" || want.Registry["latest"] != want.Registry["0.2.0"] || want.Journal {
+		t.Fatalf("the uninterrupted release ended in %+v, want 0.2.0 everywhere and no journal", want)
+	}
+	var points []string
+	for _, stage := range []string{"preflight", "tidy", "vet", "test", "version", "build", "package", "changelog", "image", "push"} {
+		points = append(points, "after "+stage)
+	}
+	points = append(points, "finish: branch moved", "finish: VERSION written", "finish: tagged", "after tag",
+		"image tags: before 0.2", "image tags: before 0.2.0", "after image tags", "after manifest")
+	// From the tag stage on, the rerun finishes the interrupted release.
+	finishes := map[string]bool{}
+	for _, p := range points[len(points)-8 : len(points)-1] {
+		finishes[p] = true
+	}
+	for _, point := range points {
+		t.Run(point, func(t *testing.T) {
+			c := p.copy(t)
+			out, err := c.mage(append(slices.Clone(interruptEnv), "HOIST_TEST_KILL="+point), "release")
+			if err == nil {
+				t.Fatalf("release with a kill at %q succeeded:\n%s", point, out)
+			}
+			out, err = c.mage(interruptEnv, "release")
+			if err != nil {
+				t.Fatalf("rerun after a kill at %q: %v\n%s", point, err, out)
+			}
+			if diff := cmp.Diff(want, c.state()); diff != "" {
+				t.Errorf("after a kill at %q and a rerun (-uninterrupted +resumed):\n%s\n%s", point, diff, out)
+			}
+			if finishes[point] && !strings.Contains(out, "finishing it with commit") {
+				t.Errorf("rerun after a kill at %q does not say it finished the release:\n%s", point, out)
+			}
+		})
+	}
+}
+
+// signalAt runs release through `go tool mage` (hoist's launcher) paused at
+// point, sends sig to the go command at the top of the tree, and returns
+// the exit status and the output.
+func signalAt(t *testing.T, c *consumer, point string, sig syscall.Signal) (int, string) {
+	t.Helper()
+	pause := filepath.Join(t.TempDir(), "paused")
+	cmd := exec.CommandContext(t.Context(), "go", "tool", "-C", "magefiles", "mage", "-w", "..", "release")
+	cmd.Dir = c.dir
+	cmd.Env = append(slices.Clone(c.env), append(slices.Clone(interruptEnv), "HOIST_TEST_PAUSE="+point, "HOIST_TEST_PAUSE_FILE="+pause)...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if _, err := os.Stat(pause); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("the release never reached %q:\n%s", point, out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatal(err)
+	}
+	return cmd.ProcessState.ExitCode(), out.String()
+}
+
+// TestSignalledReleaseRollsBack sends SIGTERM and SIGINT to `go tool mage
+// release`, as a CI runner or a user does: the release rolls back and
+// exits 143 or 130, and the repository and the registry are as they were.
+func TestSignalledReleaseRollsBack(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs releases")
+	}
+	p := prepare(t)
+	for _, tt := range []struct {
+		point string
+		sig   syscall.Signal
+		code  int
+	}{
+		{"after push", syscall.SIGTERM, 143},
+		{"finish: branch moved", syscall.SIGTERM, 143},
+		{"after tag", syscall.SIGINT, 130},
+		{"after build", syscall.SIGINT, 130},
+	} {
+		t.Run(fmt.Sprintf("%v at %s", tt.sig, tt.point), func(t *testing.T) {
+			c := p.copy(t)
+			before := c.state()
+			code, out := signalAt(t, c, tt.point, tt.sig)
+			if code != tt.code {
+				t.Errorf("exit status after %v at %q = %d, want %d:\n%s", tt.sig, tt.point, code, tt.code, out)
+			}
+			if diff := cmp.Diff(before, c.state()); diff != "" {
+				t.Errorf("state after %v at %q (-before +after):\n%s\n%s", tt.sig, tt.point, diff, out)
+			}
+		})
+	}
+	t.Run("a second release while one runs", func(t *testing.T) {
+		c := p.copy(t)
+		pause := filepath.Join(t.TempDir(), "paused")
+		first := exec.CommandContext(t.Context(), "go", "tool", "-C", "magefiles", "mage", "-w", "..", "release")
+		first.Dir = c.dir
+		first.Env = append(slices.Clone(c.env), append(slices.Clone(interruptEnv), "HOIST_TEST_PAUSE=after build", "HOIST_TEST_PAUSE_FILE="+pause)...)
+		if err := first.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer first.Wait()
+		for i := 0; ; i++ {
+			if _, err := os.Stat(pause); err == nil {
+				break
+			}
+			if i > 6000 {
+				first.Process.Kill()
+				t.Fatal("the first release never paused")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		out, err := c.mage(interruptEnv, "release")
+		first.Process.Signal(syscall.SIGTERM)
+		if err == nil || !strings.Contains(out, "another hoist release (pid") {
+			t.Errorf("release while another runs = %v, want a refusal naming it:\n%s", err, out)
+		}
+	})
+}
