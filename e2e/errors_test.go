@@ -175,7 +175,7 @@ func TestOldMageCLI(t *testing.T) {
 	if err != nil {
 		t.Fatalf("mage v1.10.0 go:build: %v\n%s", err, out)
 	}
-	for _, want := range []string{"mage CLI is v1.10.0", "release:level is missing", "upgrade mage: go get -tool github.com/magefile/mage@v1.17.2"} {
+	for _, want := range []string{"mage CLI is v1.10.0", "release:level is missing", "upgrade mage: go get -tool github.com/hoistdev/hoist/cmd/mage"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("mage v1.10.0 go:build output lacks %q:\n%s", want, out)
 		}

@@ -40,9 +40,10 @@ func checkServiceModule(dir string) error {
 // CLIs drop those targets from -l and answer "Unknown targets specified".
 const MinMage = "v1.11.0"
 
-// MageFix is the command that moves a consumer to the mage CLI hoist is
-// tested with, pinned as a tool so that nothing is installed globally.
-const MageFix = "go get -tool github.com/magefile/mage@v1.17.2"
+// MageFix is the command that moves a consumer to hoist's mage launcher,
+// mage's CLI at the version hoist requires, pinned as a tool so that
+// nothing is installed globally.
+const MageFix = "go get -tool github.com/hoistdev/hoist/cmd/mage"
 
 // mageWarning returns a warning when exe, the mage CLI that started this
 // process, is older than MinMage, and "" when it is recent or cannot be
