@@ -172,7 +172,7 @@ func (w *Workspace) run(ctx context.Context, st *State, stages []Stage) (err err
 	defer st.push.stop(ctx)
 	var ran []Stage
 	defer func() {
-		if err == nil {
+		if err == nil || errors.Is(err, errAbandon) {
 			return
 		}
 		w.undo(ctx, st, ran, err)
@@ -294,6 +294,11 @@ func (w *Workspace) Plan(ctx context.Context, m Mode) (*Plan, error) {
 // afterStage, when a test sets it, runs after each stage and can fail it,
 // to prove the rollback undoes a stage's real side effects.
 var afterStage = func(string) error { return nil }
+
+// errAbandon, returned by afterStage, stops the run where it is without
+// undoing anything, the way a process killed there would leave it, so
+// in-process tests can exercise the journal; e2e kills the real CLI.
+var errAbandon = errors.New("abandoned by a test, as if killed")
 
 // pid is this process's id, for lock holders.
 var pid = os.Getpid()

@@ -224,6 +224,15 @@ func TestPlanEqualsRun(t *testing.T) {
 		}
 	})
 	step("snapshot", ModeSnapshot, nil, func() { r.write("scratch.txt", "work in progress\n") }, "2.1.1-snapshot.")
+	// With nothing changed the plan predicts the skips from the records.
+	step("snapshot again", ModeSnapshot, nil, nil, "2.1.1-snapshot.")
+	t.Run("snapshot again skips", func(t *testing.T) {
+		for _, s := range rl.manifest().Stages {
+			if (s.Name == "build" || s.Name == "package" || s.Name == "image") && !strings.Contains(s.Reason, "up to date") {
+				t.Errorf("second snapshot %s: %q, want up to date", s.Name, s.Reason)
+			}
+		}
+	})
 }
 
 // TestPlanEqualsRunElsewhere covers the embedded registry that a
