@@ -116,17 +116,6 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 	return e, nil
 }
 
-// Available reports whether a daemon answers with the given options. It
-// exists for callers (and tests) that want to skip Docker work cleanly
-// instead of failing when no daemon runs.
-func Available(ctx context.Context, opts ...Option) error {
-	e, err := New(ctx, opts...)
-	if err != nil {
-		return err
-	}
-	return e.Close()
-}
-
 // Close releases the idle connections to the daemon.
 func (e *Engine) Close() error {
 	return e.cli.Close()

@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/hoistdev/hoist/platform"
+	"github.com/hoistdev/hoist/project"
 )
 
 // hasher hashes files once per Build, however many platforms read them.
@@ -66,46 +67,29 @@ func (h *hasher) sources(mods map[string]string, mainImport string, p platform.P
 		}
 	}
 
-	seen := map[string]bool{}
-	queue := []string{mainImport}
-	for len(queue) > 0 {
-		ip := queue[0]
-		queue = queue[1:]
-		if seen[ip] {
-			continue
-		}
-		seen[ip] = true
-		dir, ok := dirFor(mods, ip)
-		if !ok {
-			continue
-		}
-		pkg, err := ctxt.ImportDir(dir, 0)
-		if err != nil {
-			var noGo *build.NoGoError
-			if errors.As(err, &noGo) {
-				continue
-			}
-			return nil, fmt.Errorf("read package %s for %s: %w", ip, p, err)
-		}
+	err := project.Packages(&ctxt, mods, mainImport, func(ip, dir string, pkg *build.Package) error {
 		var files []string
 		for _, list := range [][]string{pkg.GoFiles, pkg.SFiles, pkg.HFiles, pkg.SysoFiles} {
 			files = append(files, list...)
 		}
 		for _, f := range files {
 			if err := add(filepath.Join(dir, f)); err != nil {
-				return nil, fmt.Errorf("hash sources of %s: %w", ip, err)
+				return fmt.Errorf("hash sources of %s: %w", ip, err)
 			}
 		}
 		embedded, err := embedFiles(dir, pkg.EmbedPatterns)
 		if err != nil {
-			return nil, fmt.Errorf("hash embedded files of %s: %w", ip, err)
+			return fmt.Errorf("hash embedded files of %s: %w", ip, err)
 		}
 		for _, f := range embedded {
 			if err := add(f); err != nil {
-				return nil, fmt.Errorf("hash embedded files of %s: %w", ip, err)
+				return fmt.Errorf("hash embedded files of %s: %w", ip, err)
 			}
 		}
-		queue = append(queue, pkg.Imports...)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sources for %s: %w", p, err)
 	}
 	return out, nil
 }
@@ -115,21 +99,6 @@ func (h *hasher) display(abs string) string {
 		return filepath.ToSlash(rel)
 	}
 	return filepath.ToSlash(abs)
-}
-
-// dirFor maps an import path to its directory when a local module holds it.
-func dirFor(mods map[string]string, ip string) (string, bool) {
-	best := ""
-	for mod := range mods {
-		if (ip == mod || strings.HasPrefix(ip, mod+"/")) && len(mod) > len(best) {
-			best = mod
-		}
-	}
-	if best == "" {
-		return "", false
-	}
-	rest := strings.TrimPrefix(strings.TrimPrefix(ip, best), "/")
-	return filepath.Join(mods[best], filepath.FromSlash(rest)), true
 }
 
 // embedFiles expands //go:embed patterns the way the compiler does closely

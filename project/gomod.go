@@ -3,6 +3,7 @@ package project
 import (
 	"errors"
 	"fmt"
+	"go/build"
 	"os"
 	"path/filepath"
 	"strings"
@@ -81,4 +82,57 @@ func ListsTool(dir, pkg string) bool {
 		}
 	}
 	return false
+}
+
+// Packages visits, breadth first from the import path root, every package
+// that ctxt compiles into it and that lives in one of the local modules
+// mods (as LocalModules gives them), each once, with its directory and
+// what go/build read of it. Packages of other modules are not visited:
+// go.sum pins them. A directory that holds no Go files for ctxt is passed
+// over. It is the one import walker hoist has: the build's content key and
+// the discovery of stamp variables both follow it.
+func Packages(ctxt *build.Context, mods map[string]string, root string, visit func(importPath, dir string, pkg *build.Package) error) error {
+	seen := map[string]bool{}
+	queue := []string{root}
+	for len(queue) > 0 {
+		ip := queue[0]
+		queue = queue[1:]
+		if seen[ip] {
+			continue
+		}
+		seen[ip] = true
+		dir, ok := dirFor(mods, ip)
+		if !ok {
+			continue
+		}
+		pkg, err := ctxt.ImportDir(dir, 0)
+		if err != nil {
+			var noGo *build.NoGoError
+			if errors.As(err, &noGo) {
+				continue
+			}
+			return fmt.Errorf("read package %s: %w", ip, err)
+		}
+		if err := visit(ip, dir, pkg); err != nil {
+			return err
+		}
+		queue = append(queue, pkg.Imports...)
+	}
+	return nil
+}
+
+// dirFor maps an import path to its directory when a local module holds
+// it, the longest module path winning.
+func dirFor(mods map[string]string, ip string) (string, bool) {
+	best := ""
+	for mod := range mods {
+		if (ip == mod || strings.HasPrefix(ip, mod+"/")) && len(mod) > len(best) {
+			best = mod
+		}
+	}
+	if best == "" {
+		return "", false
+	}
+	rest := strings.TrimPrefix(strings.TrimPrefix(ip, best), "/")
+	return filepath.Join(mods[best], filepath.FromSlash(rest)), true
 }

@@ -39,24 +39,11 @@ var (
 // package of the same module it imports, directly or not.
 func (p *Project) DiscoverVars(m Main) (Vars, error) {
 	var vars Vars
-	seen := map[string]bool{}
-	queue := []string{m.ImportPath}
-	for len(queue) > 0 {
-		ip := queue[0]
-		queue = queue[1:]
-		if seen[ip] {
-			continue
-		}
-		seen[ip] = true
-		dir := p.Root
-		if rest, ok := strings.CutPrefix(ip, p.Module+"/"); ok {
-			dir = filepath.Join(p.Root, filepath.FromSlash(rest))
-		} else if ip != p.Module {
-			continue
-		}
-		names, imports, err := scanPackage(dir)
+	mods := map[string]string{p.Module: p.Root}
+	err := Packages(&build.Default, mods, m.ImportPath, func(ip, dir string, pkg *build.Package) error {
+		names, err := stringVars(dir, pkg.GoFiles)
 		if err != nil {
-			return Vars{}, err
+			return err
 		}
 		symPkg := ip
 		if ip == m.ImportPath {
@@ -73,27 +60,23 @@ func (p *Project) DiscoverVars(m Main) (Vars, error) {
 				vars.Date = append(vars.Date, sym)
 			}
 		}
-		for _, imp := range imports {
-			if imp == p.Module || strings.HasPrefix(imp, p.Module+"/") {
-				queue = append(queue, imp)
-			}
-		}
+		return nil
+	})
+	if err != nil {
+		return Vars{}, fmt.Errorf("scan %s for version variables: %w", m.Name, err)
 	}
 	return vars, nil
 }
 
-// scanPackage returns the package-level string variables declared in dir's
-// non-test files, and the packages those files import.
-func scanPackage(dir string) (vars, imports []string, err error) {
-	pkg, err := build.Default.ImportDir(dir, 0)
-	if err != nil {
-		return nil, nil, fmt.Errorf("scan %s for version variables: %w", dir, err)
-	}
+// stringVars returns the package-level string variables declared in the
+// files of dir.
+func stringVars(dir string, files []string) ([]string, error) {
+	var vars []string
 	fset := token.NewFileSet()
-	for _, name := range pkg.GoFiles {
+	for _, name := range files {
 		f, err := parser.ParseFile(fset, filepath.Join(dir, name), nil, parser.SkipObjectResolution)
 		if err != nil {
-			return nil, nil, fmt.Errorf("scan %s for version variables: %w", dir, err)
+			return nil, fmt.Errorf("scan %s for version variables: %w", dir, err)
 		}
 		for _, d := range f.Decls {
 			gd, ok := d.(*ast.GenDecl)
@@ -111,7 +94,7 @@ func scanPackage(dir string) (vars, imports []string, err error) {
 		}
 	}
 	slices.Sort(vars)
-	return vars, pkg.Imports, nil
+	return vars, nil
 }
 
 // isStringVar reports whether the i-th name of vs is declared as a string,

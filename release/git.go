@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+
+	"github.com/hoistdev/hoist/internal/proc"
 )
 
 // git runs one git command in dir and returns its trimmed standard output.
@@ -19,6 +21,7 @@ func git(ctx context.Context, dir string, args ...string) (string, error) {
 // gitIn is git with extra environment variables and standard input.
 func gitIn(ctx context.Context, dir string, env []string, stdin []byte, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...)
+	proc.OwnGroup(cmd) // a Ctrl-C must not kill git half-way through a ref update
 	if env != nil {
 		cmd.Env = append(os.Environ(), env...)
 	}

@@ -42,24 +42,6 @@ func TestTags(t *testing.T) {
 	}
 }
 
-// decision runs the real decision rules on a made-up history.
-func decision(t *testing.T, current, latest string, explicit version.Level, messages ...string) version.Decision {
-	t.Helper()
-	var tag *version.Tag
-	if latest != "" {
-		tag = &version.Tag{Name: "v" + latest, Version: semver.MustParse(latest)}
-	}
-	var commits []version.Commit
-	for i, m := range messages {
-		commits = append(commits, version.ParseCommit(strings.Repeat(string(rune('a'+i)), 40), m))
-	}
-	d, err := version.Decide(semver.MustParse(current), tag, commits, explicit, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
-
 // TestPlanText checks the text form a person reads: the version line,
 // each stage with run or skip, the artifacts and the image references.
 func TestPlanText(t *testing.T) {
@@ -143,9 +125,9 @@ func TestSnapshotVersion(t *testing.T) {
 		d    version.Decision
 		want string
 	}{
-		{name: "release pending", d: decision(t, "0.1.0", "0.1.0", version.None, "feat: x"), want: "0.2.0-snapshot.abc"},
-		{name: "nothing pending", d: decision(t, "0.1.0", "0.1.0", version.None), want: "0.1.1-snapshot.abc"},
-		{name: "candidate", d: decision(t, "1.0.0-rc.1", "", version.None), want: "1.0.0-rc.1.snapshot.abc"},
+		{name: "release pending", d: version.Decision{Release: true, Current: semver.MustParse("0.1.0"), Next: semver.MustParse("0.2.0")}, want: "0.2.0-snapshot.abc"},
+		{name: "nothing pending", d: version.Decision{Current: semver.MustParse("0.1.0"), Next: semver.MustParse("0.1.0")}, want: "0.1.1-snapshot.abc"},
+		{name: "candidate", d: version.Decision{Release: true, Current: semver.MustParse("1.0.0-rc.1"), Next: semver.MustParse("1.0.0-rc.1")}, want: "1.0.0-rc.1.snapshot.abc"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -35,15 +35,11 @@ type Decision struct {
 	Commits []Commit `json:"commits,omitempty"`
 }
 
-// Decide applies the release rules of the package doc. It is pure: current is
-// VERSION's value, latest the highest release tag (nil if none), commits those
-// since latest, explicit the level the user forced (None to decide from the
-// commits) and preID the prerelease identifier for a Prerelease bump. The
-// returned Decision's Tag uses DefaultPrefix; Plan sets the real prefix.
-func Decide(current *semver.Version, latest *Tag, commits []Commit, explicit Level, preID string) (Decision, error) {
-	return decide(current, latest, commits, explicit, preID, DefaultPrefix)
-}
-
+// decide applies the release rules of the package doc. It is pure: current
+// is VERSION's value, latest the highest release tag (nil if none), commits
+// those since latest, explicit the level the user forced (None to decide
+// from the commits), preID the prerelease identifier for a Prerelease bump,
+// and prefix the tag prefix.
 func decide(current *semver.Version, latest *Tag, commits []Commit, explicit Level, preID, prefix string) (Decision, error) {
 	if current == nil {
 		return Decision{}, fmt.Errorf("decide release: no current version; read it from VERSION first")
@@ -219,7 +215,7 @@ func makeOptions(dir string, opts ...Option) (options, error) {
 }
 
 // Plan reads VERSION, the release tags and the commits since the latest one
-// in the repository at dir, and decides the release with Decide. It writes
+// in the repository at dir, and decides the release by the rules of the package doc. It writes
 // nothing, so it is safe for a dry run.
 func Plan(ctx context.Context, dir string, opts ...Option) (Decision, error) {
 	o, err := makeOptions(dir, opts...)

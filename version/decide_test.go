@@ -117,52 +117,52 @@ func TestDecide(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cur := semver.MustParse(tt.current)
-			d, err := Decide(cur, tt.latest, tt.commits, tt.explicit, tt.preID)
+			d, err := decide(cur, tt.latest, tt.commits, tt.explicit, tt.preID, DefaultPrefix)
 			if tt.errHas != nil {
 				if err == nil {
-					t.Fatalf("Decide(%s, ...) = %+v, want an error", tt.current, d)
+					t.Fatalf("decide(%s, ...) = %+v, want an error", tt.current, d)
 				}
 				for _, s := range tt.errHas {
 					if !strings.Contains(err.Error(), s) {
-						t.Errorf("Decide(%s, ...) error = %q, want it to contain %q", tt.current, err, s)
+						t.Errorf("decide(%s, ...) error = %q, want it to contain %q", tt.current, err, s)
 					}
 				}
 				return
 			}
 			if err != nil {
-				t.Fatalf("Decide(%s, ...) error = %v", tt.current, err)
+				t.Fatalf("decide(%s, ...) error = %v", tt.current, err)
 			}
 			if d.Release != tt.release {
-				t.Errorf("Decide(%s, ...).Release = %v, want %v (reason %q)", tt.current, d.Release, tt.release, d.Reason)
+				t.Errorf("decide(%s, ...).Release = %v, want %v (reason %q)", tt.current, d.Release, tt.release, d.Reason)
 			}
 			if d.Next.String() != tt.wantNext {
-				t.Errorf("Decide(%s, ...).Next = %s, want %s", tt.current, d.Next, tt.wantNext)
+				t.Errorf("decide(%s, ...).Next = %s, want %s", tt.current, d.Next, tt.wantNext)
 			}
 			if d.Level != tt.wantLevel {
-				t.Errorf("Decide(%s, ...).Level = %s, want %s", tt.current, d.Level, tt.wantLevel)
+				t.Errorf("decide(%s, ...).Level = %s, want %s", tt.current, d.Level, tt.wantLevel)
 			}
 			if want := "v" + tt.wantNext; d.Tag != want {
-				t.Errorf("Decide(%s, ...).Tag = %q, want %q", tt.current, d.Tag, want)
+				t.Errorf("decide(%s, ...).Tag = %q, want %q", tt.current, d.Tag, want)
 			}
 			if !d.Current.Equal(cur) {
-				t.Errorf("Decide(%s, ...).Current = %s, want %s", tt.current, d.Current, cur)
+				t.Errorf("decide(%s, ...).Current = %s, want %s", tt.current, d.Current, cur)
 			}
 			wantPrev := ""
 			if tt.latest != nil {
 				wantPrev = tt.latest.Name
 			}
 			if d.PreviousTag != wantPrev {
-				t.Errorf("Decide(%s, ...).PreviousTag = %q, want %q", tt.current, d.PreviousTag, wantPrev)
+				t.Errorf("decide(%s, ...).PreviousTag = %q, want %q", tt.current, d.PreviousTag, wantPrev)
 			}
 			if len(d.Commits) != len(tt.commits) {
-				t.Errorf("Decide(%s, ...) kept %d commits, want %d", tt.current, len(d.Commits), len(tt.commits))
+				t.Errorf("decide(%s, ...) kept %d commits, want %d", tt.current, len(d.Commits), len(tt.commits))
 			}
 			if d.Reason == "" {
-				t.Errorf("Decide(%s, ...).Reason is empty", tt.current)
+				t.Errorf("decide(%s, ...).Reason is empty", tt.current)
 			}
 			for _, s := range tt.reasonHas {
 				if !strings.Contains(d.Reason, s) {
-					t.Errorf("Decide(%s, ...).Reason = %q, want it to contain %q", tt.current, d.Reason, s)
+					t.Errorf("decide(%s, ...).Reason = %q, want it to contain %q", tt.current, d.Reason, s)
 				}
 			}
 		})
@@ -170,12 +170,12 @@ func TestDecide(t *testing.T) {
 }
 
 func TestDecideBadInput(t *testing.T) {
-	if _, err := Decide(nil, nil, nil, None, ""); err == nil {
-		t.Errorf("Decide(nil, ...) error = nil, want an error")
+	if _, err := decide(nil, nil, nil, None, "", DefaultPrefix); err == nil {
+		t.Errorf("decide(nil, ...) error = nil, want an error")
 	}
 	broken := &Tag{Name: "v1.0.0"}
-	if _, err := Decide(semver.MustParse("1.0.0"), broken, nil, None, ""); err == nil {
-		t.Errorf("Decide(1.0.0, tag without version) error = nil, want an error")
+	if _, err := decide(semver.MustParse("1.0.0"), broken, nil, None, "", DefaultPrefix); err == nil {
+		t.Errorf("decide(1.0.0, tag without version) error = nil, want an error")
 	}
 }
 

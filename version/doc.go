@@ -56,7 +56,7 @@
 //
 // # The release decision
 //
-// Decide compares VERSION with the highest tag carrying the tag prefix
+// Plan compares VERSION with the highest tag carrying the tag prefix
 // ("v" by default, "svc/v" in a monorepo) and applies the first rule that
 // matches:
 //

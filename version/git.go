@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/Masterminds/semver/v3"
+
+	"github.com/hoistdev/hoist/internal/proc"
 )
 
 // DefaultPrefix is the tag prefix used when none is given: tags look like
@@ -24,10 +26,6 @@ const DefaultPrefix = "v"
 // maxDirty bounds the list of files CheckClean prints; the first few are
 // enough to recognise what was forgotten.
 const maxDirty = 10
-
-// ErrNothingToCommit is returned by CommitFiles when the given paths have no
-// changes, so a release that did not touch VERSION can skip its commit.
-var ErrNothingToCommit = errors.New("nothing to commit")
 
 // Tag is a release tag: a git tag whose name is the prefix followed by a
 // semantic version.
@@ -75,6 +73,7 @@ func exitCode(err error) int {
 func git(ctx context.Context, dir string, stdin io.Reader, args ...string) ([]byte, error) {
 	full := append([]string{"-C", dir}, args...)
 	cmd := exec.CommandContext(ctx, "git", full...)
+	proc.OwnGroup(cmd) // a Ctrl-C must not kill git half-way through a ref update
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout = &stdout
 	cmd.Stderr = &stderr
@@ -164,17 +163,11 @@ func LatestTag(ctx context.Context, dir, prefix string) (*Tag, error) {
 	return &tags[0], nil
 }
 
-// CommitsSince returns the commits reachable from HEAD but not from the tag
-// tagName, newest first and never a parent before its children; an empty
-// tagName means the whole history. Merge
-// commits are left out: the commits they bring in are listed themselves.
-func CommitsSince(ctx context.Context, dir, tagName string) ([]Commit, error) {
-	return CommitsSinceIn(ctx, dir, tagName)
-}
-
-// CommitsSinceIn is CommitsSince restricted to commits that touch at least
-// one of paths (relative to dir), which is how a service in a monorepo with
-// its own tag prefix counts only its own changes. No paths means no filter.
+// CommitsSinceIn lists the commits since the tag tagName ("" for the whole
+// history), newest first, merges left out, restricted to commits that
+// touch at least one of paths (relative to dir): that is how a service in
+// a monorepo with its own tag prefix counts only its own changes. No paths
+// means no filter.
 func CommitsSinceIn(ctx context.Context, dir, tagName string, paths ...string) ([]Commit, error) {
 	rev := "HEAD"
 	what := "all commits"
@@ -229,20 +222,6 @@ func TagExists(ctx context.Context, dir, name string) (bool, error) {
 	return false, nil
 }
 
-// HeadCommit returns the full and the abbreviated hash of HEAD; the short
-// form names snapshot versions and the full one is stamped into binaries.
-func HeadCommit(ctx context.Context, dir string) (full, short string, err error) {
-	out, err := git(ctx, dir, nil, "log", "-1", "--no-show-signature", "--format=%H%x00%h", "HEAD", "--")
-	if err != nil {
-		return "", "", fmt.Errorf("read HEAD commit in %s (a repository needs at least one commit): %w", dir, err)
-	}
-	full, short, ok := strings.Cut(strings.TrimSpace(string(out)), "\x00")
-	if !ok {
-		return "", "", fmt.Errorf("read HEAD commit in %s: unexpected git output %q", dir, out)
-	}
-	return full, short, nil
-}
-
 // CommitTime returns the committer time of rev in UTC. Reproducible builds
 // use it as SOURCE_DATE_EPOCH: it is fixed once the commit exists, unlike the
 // time of the build.
@@ -256,41 +235,6 @@ func CommitTime(ctx context.Context, dir, rev string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("read commit time of %s in %s: unexpected git output %q", rev, dir, out)
 	}
 	return time.Unix(sec, 0).UTC(), nil
-}
-
-// CommitFiles commits the current content of paths, and only of paths, with
-// message, and returns the new commit hash. Other staged changes stay staged
-// and out of the commit, so a release commits VERSION without sweeping up
-// whatever else the user had prepared. It returns ErrNothingToCommit when the
-// paths have no changes.
-func CommitFiles(ctx context.Context, dir, message string, paths ...string) (string, error) {
-	if len(paths) == 0 {
-		return "", fmt.Errorf("commit in %s: no paths given; name the files to commit, such as VERSION", dir)
-	}
-	if strings.TrimSpace(message) == "" {
-		return "", fmt.Errorf("commit %s in %s: empty commit message", strings.Join(paths, ", "), dir)
-	}
-	what := strings.Join(paths, ", ")
-	// Adding first lets a file that git does not track yet be committed.
-	if _, err := git(ctx, dir, nil, append([]string{"add", "--"}, paths...)...); err != nil {
-		return "", fmt.Errorf("commit %s in %s: %w", what, dir, err)
-	}
-	st, err := git(ctx, dir, nil, append([]string{"status", "--porcelain=v1", "-z", "--"}, paths...)...)
-	if err != nil {
-		return "", fmt.Errorf("commit %s in %s: %w", what, dir, err)
-	}
-	if len(bytes.TrimSpace(st)) == 0 {
-		return "", fmt.Errorf("commit %s in %s: %w", what, dir, ErrNothingToCommit)
-	}
-	args := append([]string{"commit", "--quiet", "--cleanup=whitespace", "--file=-", "--"}, paths...)
-	if _, err := git(ctx, dir, strings.NewReader(message), args...); err != nil {
-		return "", fmt.Errorf("commit %s in %s: %w", what, dir, err)
-	}
-	full, _, err := HeadCommit(ctx, dir)
-	if err != nil {
-		return "", fmt.Errorf("commit %s in %s: %w", what, dir, err)
-	}
-	return full, nil
 }
 
 // CreateAnnotatedTag creates the annotated tag name on commit ("" means HEAD)
@@ -331,37 +275,6 @@ func DeleteTag(ctx context.Context, dir, name string) error {
 func checkTagName(name string) error {
 	if name == "" || strings.HasPrefix(name, "-") {
 		return fmt.Errorf("tag name %q is not valid: a release tag looks like v1.2.3", name)
-	}
-	return nil
-}
-
-// ResetSoft moves the current branch back to rev and keeps the index and the
-// working tree as they are, undoing a release commit without losing the
-// change it held. A rollback pairs it with RestoreFiles.
-func ResetSoft(ctx context.Context, dir, rev string) error {
-	if rev == "" || strings.HasPrefix(rev, "-") {
-		return fmt.Errorf("reset %s: %q is not a revision; give a commit such as HEAD~1", dir, rev)
-	}
-	// git reset mishandles --end-of-options (git 2.39), hence the check above.
-	if _, err := git(ctx, dir, nil, "reset", "--soft", rev, "--"); err != nil {
-		return fmt.Errorf("reset %s to %s: %w", dir, rev, err)
-	}
-	return nil
-}
-
-// RestoreFiles puts paths back, in the index and the working tree, as they
-// are in rev ("" means HEAD), so a failed release leaves no bumped VERSION
-// behind.
-func RestoreFiles(ctx context.Context, dir, rev string, paths ...string) error {
-	if len(paths) == 0 {
-		return fmt.Errorf("restore in %s: no paths given", dir)
-	}
-	if rev == "" {
-		rev = "HEAD"
-	}
-	args := append([]string{"restore", "--source=" + rev, "--staged", "--worktree", "--"}, paths...)
-	if _, err := git(ctx, dir, nil, args...); err != nil {
-		return fmt.Errorf("restore %s from %s in %s: %w", strings.Join(paths, ", "), rev, dir, err)
 	}
 	return nil
 }

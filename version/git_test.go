@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -113,7 +112,7 @@ func TestCommitsSince(t *testing.T) {
 	r.git("merge", "-q", "--no-ff", "-m", "Merge branch 'topic'", "topic")
 
 	t.Run("since tag", func(t *testing.T) {
-		got, err := CommitsSince(t.Context(), r.dir, "v0.1.0")
+		got, err := CommitsSinceIn(t.Context(), r.dir, "v0.1.0")
 		if err != nil {
 			t.Fatalf("CommitsSince(v0.1.0) error = %v", err)
 		}
@@ -150,7 +149,7 @@ func TestCommitsSince(t *testing.T) {
 	})
 
 	t.Run("all history", func(t *testing.T) {
-		got, err := CommitsSince(t.Context(), r.dir, "")
+		got, err := CommitsSinceIn(t.Context(), r.dir, "")
 		if err != nil {
 			t.Fatalf("CommitsSince(\"\") error = %v", err)
 		}
@@ -196,7 +195,7 @@ func TestCommitsSince(t *testing.T) {
 	})
 
 	t.Run("unknown tag", func(t *testing.T) {
-		_, err := CommitsSince(t.Context(), r.dir, "v9.9.9")
+		_, err := CommitsSinceIn(t.Context(), r.dir, "v9.9.9")
 		if err == nil || !strings.Contains(err.Error(), "existing tag") {
 			t.Errorf("CommitsSince(v9.9.9) error = %v, want one asking whether the tag exists", err)
 		}
@@ -205,7 +204,7 @@ func TestCommitsSince(t *testing.T) {
 
 func TestCommitsSinceEmptyRepo(t *testing.T) {
 	r := newRepo(t)
-	_, err := CommitsSince(t.Context(), r.dir, "")
+	_, err := CommitsSinceIn(t.Context(), r.dir, "")
 	if err == nil || !strings.Contains(err.Error(), "no commits yet") {
 		t.Errorf("CommitsSince(empty repo) error = %v, want one saying there are no commits", err)
 	}
@@ -252,21 +251,13 @@ func TestTagExists(t *testing.T) {
 	}
 }
 
-func TestHeadCommitAndCommitTime(t *testing.T) {
+func TestCommitTime(t *testing.T) {
 	r := newRepo(t)
 	r.write("a.txt", "a")
 	r.git("add", "a.txt")
 	when := "2024-02-29T12:34:56+02:00"
 	r.gitEnv([]string{"GIT_COMMITTER_DATE=" + when, "GIT_AUTHOR_DATE=2001-01-01T00:00:00Z"}, "commit", "-q", "-m", "one")
 	want := r.git("rev-parse", "HEAD")
-
-	full, short, err := HeadCommit(t.Context(), r.dir)
-	if err != nil {
-		t.Fatalf("HeadCommit() error = %v", err)
-	}
-	if full != want || !strings.HasPrefix(want, short) || len(short) < 7 {
-		t.Errorf("HeadCommit() = %q, %q, want %q and a prefix of it", full, short, want)
-	}
 
 	for _, rev := range []string{"HEAD", want, "main"} {
 		got, err := CommitTime(t.Context(), r.dir, rev)
@@ -280,70 +271,6 @@ func TestHeadCommitAndCommitTime(t *testing.T) {
 	}
 	if _, err := CommitTime(t.Context(), r.dir, "nope"); err == nil {
 		t.Errorf("CommitTime(nope) error = nil, want an error")
-	}
-}
-
-func TestHeadCommitEmptyRepo(t *testing.T) {
-	r := newRepo(t)
-	if _, _, err := HeadCommit(t.Context(), r.dir); err == nil || !strings.Contains(err.Error(), "at least one commit") {
-		t.Errorf("HeadCommit(empty repo) error = %v, want one about commits", err)
-	}
-}
-
-func TestCommitFiles(t *testing.T) {
-	r := newRepo(t)
-	r.commit("README", "initial")
-	// VERSION is new, other.txt is staged, notes.txt is modified: only
-	// VERSION may land in the commit.
-	r.write("VERSION", "1.0.0\n")
-	r.write("other.txt", "staged\n")
-	r.git("add", "other.txt")
-	r.write("README", "changed\n")
-
-	msg := "chore(release): 1.0.0\n\nReleased by hoist.\n# not a comment\n"
-	hash, err := CommitFiles(t.Context(), r.dir, msg, "VERSION")
-	if err != nil {
-		t.Fatalf("CommitFiles(VERSION) error = %v", err)
-	}
-	if head := r.git("rev-parse", "HEAD"); hash != head {
-		t.Errorf("CommitFiles(VERSION) = %s, want HEAD %s", hash, head)
-	}
-	if files := r.git("show", "--name-only", "--format=", "HEAD"); files != "VERSION" {
-		t.Errorf("CommitFiles(VERSION) committed %q, want only VERSION", files)
-	}
-	if got := r.git("log", "-1", "--format=%B"); got != strings.TrimSpace(msg) {
-		t.Errorf("CommitFiles(VERSION) message = %q, want %q", got, strings.TrimSpace(msg))
-	}
-	if staged := r.git("diff", "--cached", "--name-only"); staged != "other.txt" {
-		t.Errorf("after CommitFiles(VERSION) staged = %q, want other.txt still staged", staged)
-	}
-
-	_, err = CommitFiles(t.Context(), r.dir, "again", "VERSION")
-	if !errors.Is(err, ErrNothingToCommit) {
-		t.Errorf("CommitFiles(unchanged VERSION) error = %v, want ErrNothingToCommit", err)
-	}
-	if _, err := CommitFiles(t.Context(), r.dir, "msg"); err == nil {
-		t.Errorf("CommitFiles(no paths) error = nil, want an error")
-	}
-	if _, err := CommitFiles(t.Context(), r.dir, "  ", "VERSION"); err == nil {
-		t.Errorf("CommitFiles(empty message) error = nil, want an error")
-	}
-	if _, err := CommitFiles(t.Context(), r.dir, "msg", "missing.txt"); err == nil {
-		t.Errorf("CommitFiles(missing.txt) error = nil, want an error")
-	}
-}
-
-func TestCommitFilesFailingHook(t *testing.T) {
-	r := newRepo(t)
-	r.commit("README", "initial")
-	hook := filepath.Join(r.dir, ".git", "hooks", "pre-commit")
-	if err := os.WriteFile(hook, []byte("#!/bin/sh\necho hook says no >&2\nexit 1\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	r.write("VERSION", "1.0.0\n")
-	_, err := CommitFiles(t.Context(), r.dir, "release", "VERSION")
-	if err == nil || !strings.Contains(err.Error(), "hook says no") {
-		t.Errorf("CommitFiles with a failing hook error = %v, want git's stderr in it", err)
 	}
 }
 
@@ -406,54 +333,6 @@ func TestAnnotatedTagLifecycle(t *testing.T) {
 	}
 	if err := CreateAnnotatedTag(t.Context(), r.dir, "v2.0.0", "m", "no-such-commit"); err == nil {
 		t.Errorf("CreateAnnotatedTag(on a missing commit) error = nil, want an error")
-	}
-}
-
-func TestRollbackHelpers(t *testing.T) {
-	r := newRepo(t)
-	r.write("VERSION", "0.1.0\n")
-	r.git("add", "VERSION")
-	r.git("commit", "-q", "-m", "initial")
-	before := r.git("rev-parse", "HEAD")
-
-	// A release that got as far as committing VERSION, then failed.
-	if err := os.WriteFile(filepath.Join(r.dir, "VERSION"), []byte("0.2.0\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := CommitFiles(t.Context(), r.dir, "chore(release): 0.2.0", "VERSION"); err != nil {
-		t.Fatal(err)
-	}
-	if err := ResetSoft(t.Context(), r.dir, before); err != nil {
-		t.Fatalf("ResetSoft(%s) error = %v", before, err)
-	}
-	if head := r.git("rev-parse", "HEAD"); head != before {
-		t.Errorf("after ResetSoft HEAD = %s, want %s", head, before)
-	}
-	if staged := r.git("diff", "--cached", "--name-only"); staged != "VERSION" {
-		t.Errorf("after ResetSoft staged = %q, want VERSION (the change kept)", staged)
-	}
-	if err := RestoreFiles(t.Context(), r.dir, "", "VERSION"); err != nil {
-		t.Fatalf("RestoreFiles(VERSION) error = %v", err)
-	}
-	v, err := ReadFile(filepath.Join(r.dir, "VERSION"))
-	if err != nil || v.String() != "0.1.0" {
-		t.Errorf("VERSION after RestoreFiles = %v, %v, want 0.1.0", v, err)
-	}
-	if err := CheckClean(t.Context(), r.dir); err != nil {
-		t.Errorf("CheckClean after rollback = %v, want a clean tree", err)
-	}
-
-	if err := ResetSoft(t.Context(), r.dir, "--hard"); err == nil {
-		t.Errorf("ResetSoft(--hard) error = nil, want the option refused")
-	}
-	if err := ResetSoft(t.Context(), r.dir, "nope"); err == nil {
-		t.Errorf("ResetSoft(nope) error = nil, want an error")
-	}
-	if err := RestoreFiles(t.Context(), r.dir, "HEAD"); err == nil {
-		t.Errorf("RestoreFiles(no paths) error = nil, want an error")
-	}
-	if err := RestoreFiles(t.Context(), r.dir, "HEAD", "never-tracked"); err == nil {
-		t.Errorf("RestoreFiles(never-tracked) error = nil, want an error")
 	}
 }
 
@@ -634,10 +513,9 @@ func TestNotARepository(t *testing.T) {
 		err  error
 	}{
 		{"Tags", second(Tags(ctx, dir, "v"))},
-		{"CommitsSince", second(CommitsSince(ctx, dir, ""))},
+		{"CommitsSinceIn", second(CommitsSinceIn(ctx, dir, ""))},
 		{"TagExists", second(TagExists(ctx, dir, "v1.0.0"))},
 		{"CommitTime", second(CommitTime(ctx, dir, "HEAD"))},
-		{"CommitFiles", second(CommitFiles(ctx, dir, "m", "VERSION"))},
 		{"CheckIdentity", CheckIdentity(ctx, dir)},
 		{"CheckClean", CheckClean(ctx, dir)},
 		{"CurrentBranch", func() error { _, _, err := CurrentBranch(ctx, dir); return err }()},
