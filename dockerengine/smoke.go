@@ -1,7 +1,6 @@
 package dockerengine
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
@@ -362,7 +360,8 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// cleanupTimeout bounds stopping and removing a smoke container. It runs
+// cleanupTimeout bounds stopping and removing a container, and reading its
+// logs. It runs
 // on a context detached from the caller's, so it needs its own limit.
 const cleanupTimeout = 30 * time.Second
 
@@ -371,20 +370,7 @@ const cleanupTimeout = 30 * time.Second
 func (e *Engine) smokeFailure(id string, opts *SmokeOptions, cause error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()
-	se := &SmokeError{Image: opts.Image, ContainerID: id, Err: cause}
-	if r, err := e.cli.ContainerLogs(ctx, id, client.ContainerLogsOptions{
-		ShowStdout: true, ShowStderr: true, Tail: fmt.Sprint(logTail),
-	}); err != nil {
-		se.Logs = fmt.Sprintf("(could not read logs: %v)", err)
-	} else {
-		// Both streams go to one buffer so their lines keep their order.
-		var buf bytes.Buffer
-		if _, err := stdcopy.StdCopy(&buf, &buf, r); err != nil {
-			fmt.Fprintf(&buf, "(log stream broke: %v)", err)
-		}
-		r.Close()
-		se.Logs = buf.String()
-	}
+	se := &SmokeError{Image: opts.Image, ContainerID: id, Err: cause, Logs: e.logs(ctx, id, logTail)}
 	if ins, err := e.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{}); err == nil {
 		if st := ins.Container.State; st != nil && st.Health != nil {
 			var b strings.Builder
@@ -406,7 +392,7 @@ func (e *Engine) removeContainer(ctx context.Context, id string) error {
 	// container anyway, and only a failed removal leaves something behind.
 	_, _ = e.cli.ContainerStop(ctx, id, client.ContainerStopOptions{Timeout: &grace})
 	if _, err := e.cli.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !cerrdefs.IsNotFound(err) {
-		return fmt.Errorf("remove smoke container %s: %w — remove it with `docker rm -f %s`", shortID(id), err, shortID(id))
+		return fmt.Errorf("remove container %s: %w — remove it with `docker rm -f %s`", shortID(id), err, shortID(id))
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/hoistdev/hoist/config"
+	"github.com/hoistdev/hoist/dockerengine"
 	"github.com/hoistdev/hoist/image"
 	"github.com/hoistdev/hoist/targets/internal/session"
 )
@@ -38,7 +39,7 @@ func daemonless(name string) func(*config.Config) {
 // down. mage runs each dependency once per process, so everything that
 // needs a loaded image lives in this one test.
 func TestDaemonless(t *testing.T) {
-	c := testConn(t)
+	c := newTestConn(t)
 	const version = "0.3.1"
 	p := newProject(t, version, nil)
 	name := uniqueName("docker")
@@ -87,7 +88,7 @@ func TestDaemonless(t *testing.T) {
 
 	t.Run("load again", func(t *testing.T) {
 		out := withOutput(t, s)
-		tags, err := loadImage(t.Context(), s, c)
+		tags, err := loadImage(t.Context(), s, c.conn)
 		if err != nil {
 			t.Fatalf("loadImage() = %v, want nil", err)
 		}
@@ -100,7 +101,7 @@ func TestDaemonless(t *testing.T) {
 		// The image reports 0.3.1; claiming 9.9.9 must fail with the
 		// container's logs attached.
 		defer withVersion(t, s, "9.9.9")()
-		err := smoke(t.Context(), s, c, "docker:smoke", func(*session.Session, *semver.Version) string { return ref })
+		err := smoke(t.Context(), s, c.conn, "docker:smoke", func(*session.Session, *semver.Version) string { return ref })
 		for _, want := range []string{`reported version "0.3.1", want "9.9.9"`, "container logs"} {
 			if err == nil || !strings.Contains(err.Error(), want) {
 				t.Errorf("smoke(%s, 9.9.9) = %v, want an error containing %q", ref, err, want)
@@ -121,7 +122,10 @@ func TestDaemonless(t *testing.T) {
 		if hc == nil || hc.RestartPolicy.Name != container.RestartPolicyUnlessStopped || !hc.ReadonlyRootfs {
 			t.Errorf("dev container HostConfig = %+v, want restart unless-stopped and a read-only root", hc)
 		}
-		url := publishedURL(ins.Container, tcp8080)
+		url := ""
+		for _, b := range ins.Container.NetworkSettings.Ports[tcp8080] {
+			url = "http://127.0.0.1:" + b.HostPort
+		}
 		if !strings.HasPrefix(url, "http://127.0.0.1:") || !strings.Contains(out.String(), name+"-dev is up at "+url+" (healthy)") {
 			t.Errorf("Docker.Up() output = %q, want %s-dev up at its loopback URL %s, healthy", out, name, url)
 		}
@@ -166,7 +170,7 @@ func TestDaemonless(t *testing.T) {
 			run  func(context.Context) error
 		}{{"down", Docker{}.Down}, {"up", Docker{}.Up}} {
 			err := tc.run(t.Context())
-			if err == nil || !strings.Contains(err.Error(), "docker:up did not create") {
+			if err == nil || !strings.Contains(err.Error(), "hoist did not create") {
 				t.Errorf("Docker.%s() with a foreign %s-dev = %v, want an error that leaves it alone", tc.name, name, err)
 			}
 		}
@@ -178,27 +182,22 @@ func TestDaemonless(t *testing.T) {
 	t.Run("unhealthy dev container", func(t *testing.T) {
 		// -addr moves the server off the port the healthcheck probes, so
 		// the container runs but never turns healthy.
-		id := createDev(t, c, ref, []string{"-addr", ":9999"})
-		_, _, err := c.waitUp(t.Context(), id, tcp8080)
-		if err == nil || !strings.Contains(err.Error(), "unhealthy") {
-			t.Errorf("waitUp(unhealthy container) = %v, want an unhealthy error", err)
-		}
-		if logs := c.logs(t.Context(), id); logs == "" {
-			t.Errorf("logs(%s) = empty, want the server's output or a placeholder", id)
+		_, err := runDev(t, c, ref, "-addr", ":9999")
+		if err == nil || !strings.Contains(err.Error(), "unhealthy") || !strings.Contains(err.Error(), "container logs") {
+			t.Errorf("Run(unhealthy container) = %v, want an unhealthy error with the logs", err)
 		}
 	})
 
 	t.Run("crashing dev container", func(t *testing.T) {
-		id := createDev(t, c, ref, []string{"-no-such-flag"})
-		_, _, err := c.waitUp(t.Context(), id, tcp8080)
+		_, err := runDev(t, c, ref, "-no-such-flag")
 		if err == nil || !(strings.Contains(err.Error(), "exited with code 2") || strings.Contains(err.Error(), "restarted")) {
-			t.Errorf("waitUp(crashing container) = %v, want the exit code", err)
+			t.Errorf("Run(crashing container) = %v, want the exit code", err)
 		}
 	})
 
 	t.Run("missing layout", func(t *testing.T) {
 		defer withVersion(t, s, "0.0.9")()
-		_, err := loadImage(t.Context(), s, c)
+		_, err := loadImage(t.Context(), s, c.conn)
 		if err == nil || !strings.Contains(err.Error(), "read the image built by image:build") {
 			t.Errorf("loadImage(version without a layout) = %v, want a read error", err)
 		}
@@ -230,7 +229,7 @@ func TestDaemonless(t *testing.T) {
 	t.Run("image skipped", func(t *testing.T) {
 		s.Cfg.Image.Skip = true
 		defer func() { s.Cfg.Image.Skip = false }()
-		_, err := loadImage(t.Context(), s, c)
+		_, err := loadImage(t.Context(), s, c.conn)
 		if err == nil || !strings.Contains(err.Error(), "Image.Skip is set") {
 			t.Errorf("loadImage(Image.Skip) = %v, want the Skip error", err)
 		}
@@ -247,24 +246,15 @@ func withOutput(t *testing.T, s *session.Session) *syncBuffer {
 	return out
 }
 
-// createDev starts a container from ref with args, labelled and run the
-// way docker:up runs its own, and removes it when the test ends.
-func createDev(t *testing.T, c *conn, ref string, args []string) string {
+// runDev runs ref with args the way docker:up runs its dev container,
+// through dockerengine, and removes it when the test ends.
+func runDev(t *testing.T, c *testConn, ref string, args ...string) (*dockerengine.RunResult, error) {
 	t.Helper()
-	created, err := c.cli.ContainerCreate(t.Context(), client.ContainerCreateOptions{
-		Config:     &container.Config{Image: ref, Cmd: args, Labels: map[string]string{upLabel: "true"}},
-		HostConfig: &container.HostConfig{RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyUnlessStopped}},
-	})
-	if err != nil {
-		t.Fatalf("ContainerCreate(%s %v) = %v", ref, args, err)
-	}
+	name := uniqueName("dev")
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		c.cli.ContainerRemove(ctx, created.ID, client.ContainerRemoveOptions{Force: true})
+		c.cli.ContainerRemove(ctx, name, client.ContainerRemoveOptions{Force: true})
 	})
-	if _, err := c.cli.ContainerStart(t.Context(), created.ID, client.ContainerStartOptions{}); err != nil {
-		t.Fatalf("ContainerStart(%s %v) = %v", ref, args, err)
-	}
-	return created.ID
+	return c.eng.Run(t.Context(), dockerengine.RunOptions{Name: name, Image: ref, Port: "8080/tcp", Label: upLabel, Args: args, Timeout: time.Minute})
 }

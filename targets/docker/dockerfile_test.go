@@ -15,7 +15,7 @@ func TestDockerfile(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles the standard library inside a container (about 80 s); skipped with -short")
 	}
-	c := testConn(t)
+	c := newTestConn(t)
 	root := repoRoot(t)
 	extra := map[string]string{}
 	for _, f := range []string{"Dockerfile", ".dockerignore"} {
@@ -87,7 +87,7 @@ func TestDockerfile(t *testing.T) {
 // TestBuildWithoutDockerfile checks that a project without a Dockerfile
 // gets the fix named, not a daemon error.
 func TestBuildWithoutDockerfile(t *testing.T) {
-	testConn(t)
+	newTestConn(t)
 	p := newProject(t, "0.1.0", nil)
 	p.use(t, map[string]string{}, nil)
 	err := (Docker{}).Build(t.Context())
@@ -99,7 +99,7 @@ func TestBuildWithoutDockerfile(t *testing.T) {
 // TestBuildPullFailure checks that a base image the daemon cannot fetch
 // gets the GO_IMAGE/RUNTIME_IMAGE advice.
 func TestBuildPullFailure(t *testing.T) {
-	testConn(t)
+	newTestConn(t)
 	missing := uniqueName("missing-base") + ":1"
 	p := newProject(t, "0.1.0", map[string]string{"Dockerfile": "ARG GO_IMAGE=" + missing + "\nFROM ${GO_IMAGE}\n"})
 	p.use(t, map[string]string{}, nil)

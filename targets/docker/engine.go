@@ -3,7 +3,6 @@ package docker
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"net/http"
 	"path/filepath"
@@ -16,12 +15,10 @@ import (
 	"github.com/hoistdev/hoist/targets/internal/session"
 )
 
-// conn pairs hoist's Engine wrapper with a raw client on the same daemon.
-// The raw client covers the few calls dockerengine does not offer (the
-// daemon's platform, the long-running dev container).
+// conn is the targets' connection to the daemon: every call goes through
+// dockerengine.
 type conn struct {
 	eng *dockerengine.Engine
-	cli *client.Client
 }
 
 // connect opens the daemon the session's environment names. The wrapper
@@ -38,18 +35,11 @@ func connect(ctx context.Context, s *session.Session, target string) (*conn, err
 	if err != nil {
 		return nil, err
 	}
-	// The host is restated because the ping above proved it answers; the
-	// raw client must not drift to another default.
-	cli, err := client.New(append(opts, client.WithHost(eng.Host()))...)
-	if err != nil {
-		_ = eng.Close()
-		return nil, fmt.Errorf("configure Docker client for %s: %w", eng.Host(), err)
-	}
-	return &conn{eng: eng, cli: cli}, nil
+	return &conn{eng: eng}, nil
 }
 
 func (c *conn) close() error {
-	return errors.Join(c.cli.Close(), c.eng.Close())
+	return c.eng.Close()
 }
 
 // clientOpts is client.FromEnv, but fed by the environment the mage layer

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
@@ -55,9 +56,16 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+// testConn is the targets' connection plus a raw client, with which the
+// tests look at the daemon independently of the code under test.
+type testConn struct {
+	*conn
+	cli *client.Client
+}
+
 // testConn connects to the daemon the test process's environment names,
 // skipping the test when none answers unless HOIST_REQUIRE_DOCKER=1.
-func testConn(t *testing.T) *conn {
+func newTestConn(t *testing.T) *testConn {
 	t.Helper()
 	env, err := config.ReadEnv(os.Getenv)
 	if err != nil {
@@ -78,8 +86,8 @@ func testConn(t *testing.T) *conn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &conn{eng: eng, cli: cli}
-	t.Cleanup(func() { c.close() })
+	c := &testConn{conn: &conn{eng: eng}, cli: cli}
+	t.Cleanup(func() { c.close(); cli.Close() })
 	return c
 }
 
@@ -91,7 +99,7 @@ func uniqueName(prefix string) string {
 
 // removeImages removes refs when the test ends. t.Context is already
 // cancelled by then, hence a context of its own.
-func removeImages(t *testing.T, c *conn, refs ...string) {
+func removeImages(t *testing.T, c *testConn, refs ...string) {
 	t.Helper()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -218,7 +226,7 @@ func (p *project) use(t *testing.T, env map[string]string, configure func(*confi
 
 // runVersion runs an image with -version and returns what it printed, to
 // see the stamps a build injected without starting the server.
-func runVersion(t *testing.T, c *conn, ref string) string {
+func runVersion(t *testing.T, c *testConn, ref string) string {
 	t.Helper()
 	ctx := t.Context()
 	created, err := c.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Config: &container.Config{Image: ref, Cmd: []string{"-version"}}})
@@ -239,7 +247,7 @@ func runVersion(t *testing.T, c *conn, ref string) string {
 		t.Fatalf("ContainerWait(%s -version) = %v", ref, err)
 	case <-wait.Result:
 	}
-	return c.logs(ctx, created.ID)
+	return logsOf(t, c, created.ID)
 }
 
 // getJSON fetches url and decodes its JSON body into v.
@@ -263,7 +271,7 @@ func getJSON(t *testing.T, url string, v any) {
 
 // importImage creates a single-layer image and removes it, with every
 // image built on it, when the test ends.
-func importImage(t *testing.T, c *conn, ref string, changes []string, write func(*tar.Writer) error) {
+func importImage(t *testing.T, c *testConn, ref string, changes []string, write func(*tar.Writer) error) {
 	t.Helper()
 	if err := dockertest.Import(t.Context(), c.cli, ref, changes, write); err != nil {
 		t.Fatal(err)
@@ -279,7 +287,7 @@ func importImage(t *testing.T, c *conn, ref string, changes []string, write func
 // built on it when the test ends. The classic builder keeps each step of a
 // build as an untagged child image, so removing only the tags would leave
 // a builder stage's 150 MB behind on every run.
-func removeTree(t *testing.T, c *conn, id string) {
+func removeTree(t *testing.T, c *testConn, id string) {
 	t.Helper()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -313,7 +321,7 @@ func removeTree(t *testing.T, c *conn, id string) {
 
 // goBuilderImage stands in for golang:1.26-bookworm (see
 // internal/dockertest), skipping the test without a static busybox.
-func goBuilderImage(t *testing.T, c *conn) string {
+func goBuilderImage(t *testing.T, c *testConn) string {
 	t.Helper()
 	changes, write, err := dockertest.GoBuilder(t.Context())
 	if errors.Is(err, dockertest.ErrNoBusybox) {
@@ -328,7 +336,7 @@ func goBuilderImage(t *testing.T, c *conn) string {
 }
 
 // staticRuntimeImage stands in for distroless/static:nonroot.
-func staticRuntimeImage(t *testing.T, c *conn) string {
+func staticRuntimeImage(t *testing.T, c *testConn) string {
 	t.Helper()
 	changes, write := dockertest.StaticRuntime()
 	ref := uniqueName("static") + ":1"
@@ -348,4 +356,19 @@ func withVersion(t *testing.T, s *session.Session, v string) func() {
 	prev := s.Cfg.VersionFile
 	s.Cfg.VersionFile = file
 	return func() { s.Cfg.VersionFile = prev }
+}
+
+// logsOf returns what a container printed.
+func logsOf(t *testing.T, c *testConn, id string) string {
+	t.Helper()
+	r, err := c.cli.ContainerLogs(t.Context(), id, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true})
+	if err != nil {
+		t.Fatalf("ContainerLogs(%s) = %v", id, err)
+	}
+	defer r.Close()
+	var buf bytes.Buffer
+	if _, err := stdcopy.StdCopy(&buf, &buf, r); err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimRight(buf.String(), "\n")
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/moby/moby/client"
 
 	"github.com/hoistdev/hoist/image"
 	"github.com/hoistdev/hoist/platform"
@@ -127,13 +126,13 @@ func daemonPlatform(ctx context.Context, s *session.Session, c *conn) (v1.Platfo
 		if err != nil {
 			return v1.Platform{}, fmt.Errorf("DOCKER_PLATFORM: %w", err)
 		}
-		return v1.Platform{OS: p.OS, Architecture: p.Arch, Variant: p.OCIVariant()}, nil
+		return p.OCI(), nil
 	}
-	sv, err := c.cli.ServerVersion(ctx, client.ServerVersionOptions{})
+	os, arch, err := c.eng.Platform(ctx)
 	if err != nil {
-		return v1.Platform{}, fmt.Errorf("ask the Docker Engine at %s for its platform: %w", c.eng.Host(), err)
+		return v1.Platform{}, err
 	}
-	return v1.Platform{OS: sv.Os, Architecture: sv.Arch}, nil
+	return v1.Platform{OS: os, Architecture: arch}, nil
 }
 
 // pickImage finds want's image in the index. A want without a variant
