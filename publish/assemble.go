@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -43,7 +42,7 @@ func AssembleIndex(ctx context.Context, repository string, digests []string, tag
 	var entries []entry
 	byPlatform := map[string]string{}
 	for _, d := range digests {
-		ref, err := name.NewDigest(repo.Name()+"@"+d, name.StrictValidation)
+		ref, err := digestRef(repo, d)
 		if err != nil {
 			return v1.Hash{}, fmt.Errorf("assemble index: %q is not a digest like sha256:<64 hex>: %w", d, err)
 		}

@@ -6,10 +6,9 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 )
 
@@ -37,26 +36,28 @@ func Check(ctx context.Context, repository string, opts ...Option) (err error) {
 	}()
 	o.warnInsecure(ctx, repo.RegistryStr())
 
-	// newClient pings /v2/ and, for token registries, obtains a
-	// push-scoped token: that alone catches most problems.
-	c, err := newClient(ctx, o, repo, transport.PushScope)
+	// remote.CheckPushPermission pings /v2/, obtains a push-scoped token
+	// and, since some registries hand out tokens for any scope and refuse
+	// only at the first write, opens an upload session and abandons it.
+	auth, err := o.authFor(ctx, repo)
 	if err != nil {
 		return err
 	}
-	// Some registries hand out tokens for any scope and only refuse at the
-	// first write, so open an upload to be sure.
-	err = o.retry.do(ctx, "open upload", func() error {
-		u, err := c.startUpload(ctx)
-		if err == nil {
-			c.cancelUpload(ctx, u)
-		}
-		return err
+	kc := fixedKeychain{auth}
+	err = o.retry.do(ctx, "push check of "+repo.Name(), func() error {
+		return remote.CheckPushPermission(repo.Tag("hoist-check"), kc, o.base)
 	})
 	if err != nil {
-		return fmt.Errorf("open a test upload: %w", err)
+		return fmt.Errorf("check push rights: %w", err)
 	}
 	return nil
 }
+
+// fixedKeychain hands the one authenticator WithAuth gave to every
+// registry.
+type fixedKeychain struct{ a authn.Authenticator }
+
+func (k fixedKeychain) Resolve(authn.Resource) (authn.Authenticator, error) { return k.a, nil }
 
 // Verify pulls ref, which must name a digest (repo@sha256:…), back from its
 // registry and validates it: the index or image manifest, every child
@@ -77,7 +78,7 @@ func Verify(ctx context.Context, ref string, opts ...Option) (err error) {
 	if err != nil {
 		return fmt.Errorf("verify %s: %w", ref, err)
 	}
-	d, err := name.NewDigest(repo.Name()+"@"+dig, name.StrictValidation)
+	d, err := digestRef(repo, dig)
 	if err != nil {
 		return fmt.Errorf("verify %s: digest %q is malformed: %w", ref, dig, err)
 	}

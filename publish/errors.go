@@ -10,7 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -158,43 +158,21 @@ func isTransient(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// retryAfterError carries the registry's Retry-After hint next to the
-// status error it came with.
-type retryAfterError struct {
-	err   error
-	after time.Duration
-}
-
-func (e *retryAfterError) Error() string { return e.err.Error() }
-func (e *retryAfterError) Unwrap() error { return e.err }
-
-// checkResponse turns an unexpected status into go-containerregistry's
-// structured registry error (which parses the registry's error body), keeping
-// any Retry-After hint for the retrier.
-func checkResponse(resp *http.Response, codes ...int) error {
-	err := transport.CheckError(resp, codes...)
-	if err == nil {
-		return nil
-	}
-	if s := resp.Header.Get("Retry-After"); s != "" {
-		if secs, perr := strconv.Atoi(s); perr == nil && secs >= 0 {
-			return &retryAfterError{err: err, after: time.Duration(secs) * time.Second}
-		}
-	}
-	return err
-}
-
 // retrier runs an operation again after transient failures, with doubling
-// waits between tries.
+// waits between tries, and says so: every retry is one line on the
+// progress output (and a Warn record), naming what failed, the attempt and
+// the wait.
 type retrier struct {
 	attempts   int
 	first, max time.Duration
 	log        *slog.Logger
+	note       func(string)
+	hints      *retryHints
 }
 
 // do runs f until it succeeds, fails permanently, runs out of attempts or ctx
-// ends. what names the operation in retry logs; callers add their own context
-// to the returned error.
+// ends. what names the operation in retry lines; callers add their own
+// context to the returned error.
 func (r retrier) do(ctx context.Context, what string, f func() error) error {
 	wait := r.first
 	for attempt := 1; ; attempt++ {
@@ -202,28 +180,62 @@ func (r retrier) do(ctx context.Context, what string, f func() error) error {
 		if err == nil {
 			return nil
 		}
-		if ctx.Err() != nil || !isTransient(err) {
+		if ctx.Err() != nil || !(isTransient(err) || isUploadLost(err)) {
 			return err
+		}
+		if retriedBelow(err) {
+			if strings.Contains(err.Error(), "gave up after") {
+				return err
+			}
+			return fmt.Errorf("gave up after %d attempts: %w", r.attempts, err)
 		}
 		if attempt >= r.attempts {
 			return fmt.Errorf("gave up after %d attempts: %w", attempt, err)
 		}
-		pause := wait
-		var ra *retryAfterError
-		if errors.As(err, &ra) && ra.after > pause {
-			pause = min(ra.after, r.max)
-		}
-		if r.log != nil {
-			r.log.WarnContext(ctx, "retrying after transient failure",
-				"op", what, "attempt", attempt, "wait", pause, "error", err.Error())
-		}
-		t := time.NewTimer(pause)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		pause := max(wait, r.hints.wait())
+		r.report(ctx, what, err, attempt, pause)
+		if !sleep(ctx, pause) {
 			return err
-		case <-t.C:
 		}
 		wait = min(wait*2, r.max)
 	}
+}
+
+// report prints one retry.
+func (r retrier) report(ctx context.Context, what string, err error, attempt int, pause time.Duration) {
+	msg := fmt.Sprintf("retrying %s after %v (attempt %d of %d failed; next in %s)", what, err, attempt, r.attempts, pause.Round(time.Millisecond))
+	if r.log != nil {
+		r.log.WarnContext(ctx, msg, "op", what, "attempt", attempt, "wait", pause, "error", err.Error())
+	}
+	if r.note != nil {
+		r.note(msg)
+	}
+}
+
+// sleep waits d, or less if ctx ends; it reports whether the wait was full.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// isUploadLost reports a registry that no longer has an upload session as
+// it was, as after a lost reply to the request that completed it: the
+// session is unknown, or (some registries) it is empty, so the digest the
+// commit names no longer matches. The upload as a whole can start again,
+// and its existence check then finds the blob if it was stored after all.
+func isUploadLost(err error) bool {
+	var te *transport.Error
+	if !errors.As(err, &te) {
+		return false
+	}
+	if hasCode(te, transport.BlobUploadUnknownErrorCode) || hasCode(te, transport.BlobUploadInvalidErrorCode) {
+		return true
+	}
+	return hasCode(te, transport.DigestInvalidErrorCode) && te.Request != nil && strings.Contains(te.Request.URL.Path, "/blobs/uploads/")
 }

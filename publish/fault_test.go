@@ -30,6 +30,8 @@ const (
 	err503
 	err429
 	err403
+	// lost: the registry does the work, but its reply never arrives.
+	lost
 )
 
 // faultProxy sits in front of a real registry and breaks requests the way
@@ -68,6 +70,17 @@ func (f *faultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			panic(err)
 		}
 		// Linger 0 turns the close into a TCP RST: "connection reset by peer".
+		if tc, ok := conn.(*net.TCPConn); ok {
+			tc.SetLinger(0)
+		}
+		conn.Close()
+	case lost:
+		rec := httptest.NewRecorder()
+		f.proxy.ServeHTTP(rec, r)
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			panic(err)
+		}
 		if tc, ok := conn.(*net.TCPConn); ok {
 			tc.SetLinger(0)
 		}
@@ -325,3 +338,75 @@ type errTimeout struct{}
 func (errTimeout) Error() string   { return "i/o timeout" }
 func (errTimeout) Timeout() bool   { return true }
 func (errTimeout) Temporary() bool { return true }
+
+// isWrite is a request that changes the registry.
+func isWrite(r *http.Request) bool {
+	return r.Method == http.MethodPut || r.Method == http.MethodPost || r.Method == http.MethodPatch || r.Method == http.MethodDelete
+}
+
+// TestPushThroughHarshFaults is the mix a flaky network and an overloaded
+// registry make together: 503 on every 7th request, a connection reset on
+// every 3rd blob upload, and the reply to every 11th write lost after the
+// registry did the work. With the default retry policy (only the waits
+// shortened) 20 pushes of fresh content out of 20 must complete, every
+// retry must be reported, and no tag may ever name a manifest the registry
+// lacks.
+func TestPushThroughHarshFaults(t *testing.T) {
+	front, back, f, _ := startFaultProxy(t)
+	var mu sync.Mutex
+	var blobs, writes int
+	f.setRule(func(n int, r *http.Request) fault {
+		mu.Lock()
+		defer mu.Unlock()
+		if n%7 == 0 {
+			return err503
+		}
+		if r.Method == http.MethodPatch {
+			if blobs++; blobs%3 == 0 {
+				return reset
+			}
+		}
+		if isWrite(r) {
+			if writes++; writes%11 == 0 {
+				return lost
+			}
+		}
+		return pass
+	})
+	var out syncBuffer
+	for i := range 20 {
+		idx := testIndex(t, uint64(1000+i), 8<<10)
+		tag := fmt.Sprintf("v%d", i)
+		_, err := Push(t.Context(), idx, []Destination{{Repository: front + "/web", Tags: []string{tag}}},
+			WithAuth(authn.Anonymous), WithRetry(defaultAttempts, time.Millisecond, 8*time.Millisecond), WithProgress(&out, false))
+		if err != nil {
+			t.Fatalf("push %d of 20 through the fault mix = %v\n%s", i+1, err, out.String())
+		}
+		checkPulled(t, back+"/web:"+tag, digestOf(t, idx))
+	}
+	if f.injected.Load() < 20 {
+		t.Fatalf("only %d faults were injected; the mix is not harsh", f.injected.Load())
+	}
+	retries := strings.Count(out.String(), "retrying ")
+	if retries == 0 || !strings.Contains(out.String(), "of 8 failed; next in") {
+		t.Errorf("%d faults injected, %d retry lines; want every retry reported with its attempt and wait:\n%s", f.injected.Load(), retries, out.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the concurrent writes of a push.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

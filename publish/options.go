@@ -41,7 +41,7 @@ type options struct {
 
 const (
 	defaultJobs         = 4
-	defaultAttempts     = 5
+	defaultAttempts     = 8
 	defaultFirstBackoff = 500 * time.Millisecond
 	defaultMaxBackoff   = 10 * time.Second
 )
@@ -176,6 +176,7 @@ func makeOptions(opts ...Option) (*options, error) {
 		o.logger = slog.New(slog.DiscardHandler)
 	}
 	o.retry.log = o.logger
+	o.retry.hints = &retryHints{}
 	o.allowed = newHostSet(o.insecure)
 
 	inner := o.transport
@@ -186,10 +187,11 @@ func makeOptions(opts ...Option) (*options, error) {
 	if o.logger.Enabled(context.Background(), slog.LevelDebug) {
 		inner = &logTransport{inner: inner, log: o.logger}
 	}
-	o.base = &guardTransport{inner: inner, allowed: o.allowed}
 	if o.progressW != nil {
 		o.progress = newProgressSink(o.progressW, o.tty)
+		o.retry.note = o.progress.note
 	}
+	o.base = &retryTransport{inner: &guardTransport{inner: inner, allowed: o.allowed}, r: o.retry}
 	return o, nil
 }
 
@@ -239,20 +241,20 @@ func (o *options) authFor(ctx context.Context, repo name.Repository) (authn.Auth
 }
 
 // remoteOptions translates these options for go-containerregistry's remote
-// package, which does the reading in Verify and AssembleIndex.
+// package, which does every request of a push, a tag, a check and a
+// verify. Retries happen in hoist's own transport below it (and, for
+// streamed blob uploads, in the retrier around each upload), where they are
+// counted, waited for and reported; remote's own retries are switched off
+// so that a failure is not retried twice over.
 func (o *options) remoteOptions(ctx context.Context) []remote.Option {
+	never := func(error) bool { return false }
 	ropts := []remote.Option{
 		remote.WithContext(ctx),
 		remote.WithTransport(o.base),
 		remote.WithJobs(o.jobs),
-		remote.WithRetryBackoff(remote.Backoff{
-			Duration: o.retry.first,
-			Factor:   2,
-			Steps:    o.retry.attempts,
-			Cap:      o.retry.max,
-		}),
-		remote.WithRetryPredicate(isTransient),
-		remote.WithRetryStatusCodes(transientStatusCodes...),
+		remote.WithRetryPredicate(never),
+		remote.WithRetryStatusCodes(),
+		remote.WithRetryBackoff(remote.Backoff{Steps: 1}),
 	}
 	if o.auth != nil {
 		return append(ropts, remote.WithAuth(o.auth))
@@ -266,7 +268,7 @@ func (o *options) warnInsecure(ctx context.Context, host string) {
 	if !o.allowed.matches(host) || isLoopbackHost(host) {
 		return
 	}
-	msg := fmt.Sprintf("plain HTTP allowed for %s by WithInsecure: credentials and image content travel unencrypted", host)
+	msg := fmt.Sprintf("plain HTTP allowed for %s by HOIST_INSECURE_REGISTRIES (Publish.Insecure): credentials and image content travel unencrypted", host)
 	o.logger.WarnContext(ctx, msg, "host", host)
 	o.progress.note("warning: " + msg)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"slices"
 	"strings"
@@ -14,7 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sync/errgroup"
 )
@@ -137,6 +138,17 @@ func parseRepository(s string, o *options) (name.Repository, error) {
 		return name.Repository{}, fmt.Errorf("repository %q: %w (use a full name such as \"127.0.0.1:5000/web\")", s, err)
 	}
 	return repo, nil
+}
+
+// digestRef is repo@digest, checked, keeping repo's registry settings:
+// building it from the name string would drop the plain-HTTP permission a
+// HOIST_INSECURE_REGISTRIES host was given, and the tag step would then
+// speak HTTPS to a registry that serves HTTP.
+func digestRef(repo name.Repository, digest string) (name.Digest, error) {
+	if _, err := name.NewDigest(repo.Name()+"@"+digest, name.StrictValidation); err != nil {
+		return name.Digest{}, err
+	}
+	return repo.Digest(digest), nil
 }
 
 // parseDestinations validates every destination before anything is sent, so
@@ -331,12 +343,33 @@ func (p *plan) addBlob(l v1.Layer, desc v1.Descriptor) {
 	p.blobs = append(p.blobs, blobItem{layer: l, digest: desc.Digest, size: desc.Size})
 }
 
-// pushAll pushes p to every target concurrently and gathers the results.
+// pushAll pushes p to every target and gathers the results. Registries
+// are pushed concurrently; several repositories of one registry go one
+// after the other, so that every one after the first mounts the blobs from
+// the first instead of uploading them again.
 func pushAll(ctx context.Context, o *options, p *plan, targets []target) ([]Result, error) {
 	results := make([]Result, len(targets))
-	var wg sync.WaitGroup
+	byRegistry := map[string][]int{}
+	var order []string
 	for i, t := range targets {
-		wg.Go(func() { results[i] = pushOne(ctx, o, p, t) })
+		reg := t.repo.RegistryStr()
+		if _, ok := byRegistry[reg]; !ok {
+			order = append(order, reg)
+		}
+		byRegistry[reg] = append(byRegistry[reg], i)
+	}
+	var wg sync.WaitGroup
+	for _, reg := range order {
+		wg.Go(func() {
+			var from *name.Repository
+			for _, i := range byRegistry[reg] {
+				results[i] = pushOne(ctx, o, p, targets[i], from)
+				if results[i].Err == nil && from == nil {
+					repo := targets[i].repo
+					from = &repo
+				}
+			}
+		})
 	}
 	wg.Wait()
 	o.progress.close()
@@ -353,8 +386,13 @@ func pushAll(ctx context.Context, o *options, p *plan, targets []target) ([]Resu
 	return results, nil
 }
 
-// pushOne carries out the plan at one destination.
-func pushOne(ctx context.Context, o *options, p *plan, t target) (res Result) {
+// pushOne carries out the plan at one destination through
+// go-containerregistry's Pusher: every blob (Upload checks whether the
+// registry has it, mounts it from mountFrom when that is another
+// repository of the same registry, and uploads it otherwise), then every
+// manifest by digest, children first and the root last, and only then the
+// tags.
+func pushOne(ctx context.Context, o *options, p *plan, t target, mountFrom *name.Repository) (res Result) {
 	start := time.Now()
 	res = Result{Repository: t.dest.Repository, Digest: p.root.digest}
 	defer func() {
@@ -365,8 +403,7 @@ func pushOne(ctx context.Context, o *options, p *plan, t target) (res Result) {
 	}()
 	repoName := t.repo.Name()
 	o.warnInsecure(ctx, t.repo.RegistryStr())
-
-	c, err := newClient(ctx, o, t.repo, transport.PushScope)
+	pusher, err := remote.NewPusher(o.remoteOptions(ctx)...)
 	if err != nil {
 		res.Err = err
 		return res
@@ -379,28 +416,29 @@ func pushOne(ctx context.Context, o *options, p *plan, t target) (res Result) {
 	g.SetLimit(o.jobs)
 	for _, b := range p.blobs {
 		g.Go(func() error {
-			var exists bool
-			err := o.retry.do(gctx, "check blob", func() error {
-				var err error
-				exists, err = c.blobExists(gctx, b.digest)
-				return err
+			cl := &countedLayer{Layer: b.layer, o: o, repo: repoName, digest: b.digest, size: b.size}
+			var l v1.Layer = cl
+			if mountFrom != nil {
+				l = &remote.MountableLayer{Layer: cl, Reference: mountFrom.Digest(b.digest.String())}
+			}
+			err := o.retry.do(gctx, "blob "+shortDigest(b.digest)+" to "+repoName, func() error {
+				return pusher.Upload(gctx, t.repo, l)
 			})
-			if err != nil {
-				return fmt.Errorf("check blob %s: %w", b.digest, err)
-			}
-			if exists {
-				skipped.Add(1)
-				o.progress.exists(repoName, b.digest, b.size)
-				return nil
-			}
-			bar := o.progress.start(repoName, b.digest, b.size)
-			err = o.retry.do(gctx, "upload blob", func() error { return c.uploadBlob(gctx, b, bar) })
-			bar.finish(err)
+			cl.bar.finish(err)
 			if err != nil {
 				return fmt.Errorf("upload blob %s: %w", b.digest, err)
 			}
-			uploaded.Add(1)
-			sent.Add(b.size)
+			if cl.opened.Load() {
+				uploaded.Add(1)
+				sent.Add(b.size)
+				return nil
+			}
+			skipped.Add(1)
+			if mountFrom != nil {
+				o.progress.note(fmt.Sprintf("mounted %s %s from %s", shortDigest(b.digest), humanBytes(b.size), mountFrom.Name()))
+			} else {
+				o.progress.exists(repoName, b.digest, b.size)
+			}
 			return nil
 		})
 	}
@@ -414,8 +452,8 @@ func pushOne(ctx context.Context, o *options, p *plan, t target) (res Result) {
 	// Then every manifest by digest, children before the manifests that
 	// list them, and the root last.
 	for _, m := range append(slices.Clone(p.manifests), p.root) {
-		err := o.retry.do(ctx, "put manifest", func() error {
-			return c.putManifest(ctx, m.digest.String(), m.mediaType, m.raw, m.digest)
+		err := o.retry.do(ctx, "manifest "+shortDigest(m.digest)+" to "+repoName, func() error {
+			return pusher.Put(ctx, t.repo.Digest(m.digest.String()), rawManifest{m})
 		})
 		if err != nil {
 			res.Err = fmt.Errorf("put manifest %s: %w", m.digest, err)
@@ -427,16 +465,51 @@ func pushOne(ctx context.Context, o *options, p *plan, t target) (res Result) {
 
 	// Only now, with everything the root references in place, move tags.
 	for _, tag := range t.tags {
-		err := o.retry.do(ctx, "tag", func() error {
-			return c.putManifest(ctx, tag, p.root.mediaType, p.root.raw, p.root.digest)
+		ref := t.repo.Tag(tag)
+		err := o.retry.do(ctx, "tag "+ref.String(), func() error {
+			return pusher.Put(ctx, ref, rawManifest{p.root})
 		})
 		if err != nil {
 			res.Err = fmt.Errorf("tag %s: %w", tag, err)
 			return res
 		}
-		ref := t.repo.Tag(tag).String()
-		res.Refs = append(res.Refs, ref)
+		res.Refs = append(res.Refs, ref.String())
 		o.progress.note(fmt.Sprintf("tagged %s -> %s", ref, shortDigest(p.root.digest)))
 	}
 	return res
+}
+
+// rawManifest is a manifest of the plan as go-containerregistry's Pusher
+// takes it: its bytes, media type and digest, exactly as planned.
+type rawManifest struct{ m manifestItem }
+
+func (r rawManifest) RawManifest() ([]byte, error)        { return r.m.raw, nil }
+func (r rawManifest) MediaType() (types.MediaType, error) { return r.m.mediaType, nil }
+func (r rawManifest) Digest() (v1.Hash, error)            { return r.m.digest, nil }
+func (r rawManifest) Size() (int64, error)                { return int64(len(r.m.raw)), nil }
+
+// countedLayer is a blob being pushed. go-containerregistry opens its
+// content only to upload it, so an opened layer is an uploaded one, and
+// the bytes read from it drive the progress bar.
+type countedLayer struct {
+	v1.Layer
+	o      *options
+	repo   string
+	digest v1.Hash
+	size   int64
+	opened atomic.Bool
+	bar    *blobBar
+}
+
+func (c *countedLayer) Compressed() (io.ReadCloser, error) {
+	rc, err := c.Layer.Compressed()
+	if err != nil {
+		return nil, err
+	}
+	if c.opened.Swap(true) {
+		c.bar.restart() // a retry sends it again from the start
+	} else {
+		c.bar = c.o.progress.start(c.repo, c.digest, c.size)
+	}
+	return c.bar.wrap(rc), nil
 }

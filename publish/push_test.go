@@ -67,8 +67,8 @@ func TestPushRoundTrip(t *testing.T) {
 					t.Errorf("Result[%d].Refs mismatch (-want +got):\n%s", j, diff)
 				}
 				// The shared base layer must have been sent once, not per platform.
-				if got := tc.logs[j].get("blob-upload"); got != 2*testIndexBlobs {
-					t.Errorf("registry %d saw %d blob upload requests, want %d (POST+PUT per distinct blob)", j, got, 2*testIndexBlobs)
+				if got := tc.logs[j].get("blob-upload"); got != 3*testIndexBlobs {
+					t.Errorf("registry %d saw %d blob upload requests, want %d (POST, PATCH and PUT per distinct blob)", j, got, 3*testIndexBlobs)
 				}
 				for _, ref := range r.Refs {
 					checkPulled(t, ref, want)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
@@ -42,7 +41,7 @@ func tag(ctx context.Context, repository, digest string, tags []string, before f
 	if err != nil {
 		return nil, fmt.Errorf("tag %s: %w", repository, err)
 	}
-	dref, err := name.NewDigest(repo.Name()+"@"+digest, name.StrictValidation)
+	dref, err := digestRef(repo, digest)
 	if err != nil {
 		return nil, fmt.Errorf("tag %s: %q is not a digest like sha256:<64 hex>: %w", repository, digest, err)
 	}

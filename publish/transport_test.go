@@ -16,9 +16,11 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
@@ -73,8 +75,8 @@ func TestGuardRefusesPlainHTTPBeforeDialling(t *testing.T) {
 				t.Errorf("guard.RoundTrip(%s) reached transport = %v, want %v", tc.url, reached, tc.allowed)
 			}
 			if !tc.allowed {
-				if !errors.Is(err, ErrPlainHTTP) || !strings.Contains(err.Error(), "WithInsecure(") {
-					t.Errorf("guard.RoundTrip(%s) = %v, want ErrPlainHTTP naming WithInsecure", tc.url, err)
+				if !errors.Is(err, ErrPlainHTTP) || !strings.Contains(err.Error(), "HOIST_INSECURE_REGISTRIES=") {
+					t.Errorf("guard.RoundTrip(%s) = %v, want ErrPlainHTTP naming HOIST_INSECURE_REGISTRIES", tc.url, err)
 				}
 			}
 		})
@@ -118,7 +120,7 @@ func TestPushToPrivateAddressNeedsOptIn(t *testing.T) {
 		if !errors.Is(err, ErrPlainHTTP) {
 			t.Fatalf("Push(%s) = %v, want ErrPlainHTTP", private, err)
 		}
-		if !strings.Contains(err.Error(), `WithInsecure("10.0.0.1:5000")`) {
+		if !strings.Contains(err.Error(), `HOIST_INSECURE_REGISTRIES=10.0.0.1:5000`) {
 			t.Errorf("Push(%s) error = %q, want it to name the opt-in", private, err)
 		}
 		for _, s := range rec.seen {
@@ -204,7 +206,7 @@ func TestIsTransient(t *testing.T) {
 		{name: "500", err: &transport.Error{StatusCode: 500}, want: true},
 		{name: "502", err: &transport.Error{StatusCode: 502}, want: true},
 		{name: "503", err: &transport.Error{StatusCode: 503}, want: true},
-		{name: "429 wrapped with Retry-After", err: &retryAfterError{err: &transport.Error{StatusCode: 429}}, want: true},
+		{name: "429", err: &transport.Error{StatusCode: 429}, want: true},
 		{name: "408", err: &transport.Error{StatusCode: 408}, want: true},
 		{name: "401", err: &transport.Error{StatusCode: 401}, want: false},
 		{name: "403", err: &transport.Error{StatusCode: 403}, want: false},
@@ -272,34 +274,88 @@ func TestExplain(t *testing.T) {
 	}
 }
 
-func TestCheckResponseKeepsRetryAfter(t *testing.T) {
+func TestTransientResponse(t *testing.T) {
 	tests := []struct {
 		name   string
+		status int
 		header string
-		want   int
+		retry  bool
+		after  time.Duration
 	}{
-		{name: "seconds", header: "7", want: 7},
-		{name: "absent", header: "", want: -1},
-		{name: "http date is ignored", header: "Wed, 21 Oct 2015 07:28:00 GMT", want: -1},
+		{name: "503 with seconds", status: 503, header: "7", retry: true, after: 7 * time.Second},
+		{name: "429 without a hint", status: 429, retry: true},
+		{name: "http date is ignored", status: 503, header: "Wed, 21 Oct 2015 07:28:00 GMT", retry: true},
+		{name: "404 is final", status: 404},
+		{name: "200 is fine", status: 200},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			resp := &http.Response{StatusCode: 429, Header: http.Header{}, Body: io.NopCloser(strings.NewReader("")), Request: &http.Request{Method: "GET", URL: &url.URL{Path: "/"}}}
+			resp := &http.Response{StatusCode: tc.status, Status: http.StatusText(tc.status), Header: http.Header{}}
 			if tc.header != "" {
 				resp.Header.Set("Retry-After", tc.header)
 			}
-			err := checkResponse(resp, 200)
-			var ra *retryAfterError
-			got := -1
-			if errors.As(err, &ra) {
-				got = int(ra.after.Seconds())
-			}
-			if got != tc.want {
-				t.Errorf("checkResponse(Retry-After %q) hint = %d, want %d", tc.header, got, tc.want)
-			}
-			if !isTransient(err) {
-				t.Errorf("isTransient(checkResponse(429)) = false, want true")
+			cause, after := transientResponse(resp, nil)
+			if (cause != nil) != tc.retry || after != tc.after {
+				t.Errorf("transientResponse(%d, Retry-After %q) = %v, %v; want retry %v after %v", tc.status, tc.header, cause, after, tc.retry, tc.after)
 			}
 		})
 	}
+	if cause, _ := transientResponse(nil, syscall.ECONNRESET); cause == nil {
+		t.Error("transientResponse(reset) = nil, want a retry")
+	}
+	h := &retryHints{}
+	h.set(time.Minute)
+	if w := h.wait(); w < 59*time.Second {
+		t.Errorf("retryHints.wait() after a one-minute hint = %v", w)
+	}
+	if (*retryHints)(nil).wait() != 0 {
+		t.Error("nil retryHints waits")
+	}
+}
+
+// TestInsecureHostname pushes, tags, untags, checks and verifies through
+// a plain-HTTP registry reached by a name that is not loopback (a test
+// dialer maps it to the local listener): every step must keep speaking
+// HTTP to it, the tag step included, whose digest reference once lost the
+// permission and fell back to HTTPS.
+func TestInsecureHostname(t *testing.T) {
+	reg := httptest.NewServer(quietRegistry())
+	t.Cleanup(reg.Close)
+	const host = "registry.internal:5000"
+	rt := redirectTransport(hostOf(t, reg.URL))
+	opts := []Option{WithAuth(authn.Anonymous), WithTransport(rt), WithInsecure("registry.internal"), fastRetry}
+	idx := testIndex(t, 601, 512)
+	res, err := Push(t.Context(), idx, []Destination{{Repository: host + "/web"}}, opts...)
+	if err != nil {
+		t.Fatalf("Push(%s by digest) = %v", host, err)
+	}
+	d := res[0].Digest.String()
+	states, err := TagAll(t.Context(), []string{host + "/web"}, d, []string{"1.0.0", "latest"}, nil, opts...)
+	if err != nil || len(states) != 2 {
+		t.Fatalf("TagAll(%s) = %v, %v; want two tags moved over plain HTTP", host, states, err)
+	}
+	if err := Untag(t.Context(), states, opts...); err != nil {
+		t.Errorf("Untag(%s) = %v", host, err)
+	}
+	if err := Check(t.Context(), host+"/web", opts...); err != nil {
+		t.Errorf("Check(%s) = %v", host, err)
+	}
+	if err := Verify(t.Context(), host+"/web@"+d, opts...); err != nil {
+		t.Errorf("Verify(%s) = %v", host, err)
+	}
+	if _, err := AssembleIndex(t.Context(), host+"/web", []string{imageDigest(t, idx)}, []string{"merged"}, opts...); err != nil {
+		t.Errorf("AssembleIndex(%s) = %v", host, err)
+	}
+}
+
+// imageDigest is the digest of idx's first image.
+func imageDigest(t *testing.T, idx interface {
+	IndexManifest() (*v1.IndexManifest, error)
+}) string {
+	t.Helper()
+	m, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.Manifests[0].Digest.String()
 }
