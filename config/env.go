@@ -56,6 +56,9 @@ type Env struct {
 	// Force rebuilds, repacks and re-pushes although the records say
 	// nothing changed. HOIST_FORCE=1.
 	Force bool
+	// FloatingTags lets image:push move latest and MAJOR.MINOR, which
+	// otherwise move only in a release. HOIST_FLOATING_TAGS=1.
+	FloatingTags bool
 	// SnapshotChecks runs the tidy, vet and test gates in a snapshot too.
 	// HOIST_SNAPSHOT_CHECKS=1.
 	SnapshotChecks bool
@@ -163,6 +166,7 @@ func ReadEnv(getenv func(string) string) (Env, error) {
 	}
 	e.Force = getenv("HOIST_FORCE") == "1"
 	e.SnapshotChecks = getenv("HOIST_SNAPSHOT_CHECKS") == "1"
+	e.FloatingTags = getenv("HOIST_FLOATING_TAGS") == "1"
 	if v := getenv("SOURCE_DATE_EPOCH"); v != "" {
 		t, err := ParseSourceDateEpoch(v)
 		if err != nil {

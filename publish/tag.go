@@ -78,6 +78,28 @@ func tag(ctx context.Context, repository, digest string, tags []string, before f
 	return states, nil
 }
 
+// TagDigest returns the digest tag names in repository, or "" when there
+// is no such tag.
+func TagDigest(ctx context.Context, repository, tag string, opts ...Option) (string, error) {
+	o, err := makeOptions(opts...)
+	if err != nil {
+		return "", fmt.Errorf("read tag %s: %w", tag, err)
+	}
+	defer o.release()
+	repo, err := parseRepository(repository, o)
+	if err != nil {
+		return "", fmt.Errorf("read tag %s: %w", tag, err)
+	}
+	d, err := remote.Head(repo.Tag(tag), o.remoteOptions(ctx)...)
+	switch {
+	case err == nil:
+		return d.Digest.String(), nil
+	case isStatus(err, http.StatusNotFound):
+		return "", nil
+	}
+	return "", fmt.Errorf("read %s:%s: %w", repository, tag, explain(err, repo))
+}
+
 // TagAll moves a release's tags to digest in every repository, the version
 // tag tags[0] last: the floating tags that follow it (latest, MAJOR.MINOR)
 // usually exist and can always be put back by pointing them at their old

@@ -16,6 +16,11 @@ import (
 // the binaries in the artifact list, replacing what an earlier build
 // recorded.
 func (w *Workspace) BuildBinaries(ctx context.Context, st Stamp) ([]gobuild.Result, error) {
+	unlock, err := w.lockDist()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	results, err := w.build(ctx, st, false)
 	if err != nil {
 		return nil, err

@@ -169,6 +169,11 @@ func (w *Workspace) imageLayout(st Stamp, dryRun bool) image.LayoutOptions {
 // the artifact list and writes it to dist/image, unless its inputs match
 // the last build, and records it.
 func (w *Workspace) BuildImage(ctx context.Context, target string, st Stamp) (*ImageOutcome, error) {
+	unlock, err := w.lockDist()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	bins, cfg, err := w.imageInputs(target, st, w.Arts.All(), false)
 	if err != nil {
 		return nil, err

@@ -164,6 +164,11 @@ func (w *Workspace) Release(ctx context.Context, m Mode, gates Gates) error {
 			return err
 		}
 	}
+	unlock, err := w.lockDist()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	return w.run(ctx, st, Pipeline)
 }
 

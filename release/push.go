@@ -216,13 +216,30 @@ func fileExists(p string) bool {
 // references. With no registry configured it starts the embedded registry,
 // pushes, pulls the digest back to verify it, and stops the registry again.
 // local keeps the image on this machine: the embedded registry only.
+//
+// Outside a release, a released version tag never moves: the build of a
+// commit past the release carries a snapshot version (CurrentStamp), and
+// a version tag that already names another digest is refused. Floating
+// tags (latest, MAJOR.MINOR) move only in a release, or when
+// HOIST_FLOATING_TAGS=1 asks for them.
 func (w *Workspace) PushImage(ctx context.Context, target string, st Stamp, local bool) error {
-	tags := w.ImageTags(st.Version)
+	unlock, err := w.lockDist()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	tags := []string{ImageTag(st.Version)}
+	if w.Env.FloatingTags && !st.Snapshot {
+		tags = w.ImageTags(st.Version)
+	}
+	if st.Snapshot {
+		w.Logf(target, "HEAD is past %s: pushing this build as %s (released version tags move only in a release)", st.Past, st.Version)
+	}
 	repos := w.Repositories()
 	if local {
 		repos = nil
 	}
-	if len(repos) == 0 {
+	if len(repos) == 0 && !w.Env.Force {
 		idx, err := w.readImage(ctx, st)
 		if err != nil {
 			return err
@@ -232,7 +249,7 @@ func (w *Workspace) PushImage(ctx context.Context, target string, st Stamp, loca
 			return err
 		}
 		if held != nil {
-			w.Logf(target, "the embedded registry already holds %s: nothing to push", strings.Join(refNames(held), ", "))
+			w.Logf(target, "the embedded registry already holds %s, every blob included: nothing to push (HOIST_FORCE=1 pushes anyway)", strings.Join(refNames(held), ", "))
 			w.Arts.Replace(artifact.ImagePush, held...)
 			return w.SaveArtifacts()
 		}
@@ -244,8 +261,30 @@ func (w *Workspace) PushImage(ctx context.Context, target string, st Stamp, loca
 	if err != nil {
 		return err
 	}
+	if !st.Snapshot {
+		if err := w.keepVersionTag(ctx, target, p, tags[0]); err != nil {
+			return err
+		}
+	}
 	_, err = w.tagPushed(ctx, target, p, tags, nil)
 	return err
+}
+
+// keepVersionTag refuses to move a version tag that already names another
+// image: outside a release, pushing the same digest again is all a version
+// tag allows.
+func (w *Workspace) keepVersionTag(ctx context.Context, target string, p *pushed, tag string) error {
+	for _, repo := range p.repos {
+		have, err := publish.TagDigest(ctx, repo, tag, w.publishOptions(target)...)
+		if err != nil {
+			return err
+		}
+		if have != "" && have != p.digest {
+			return fmt.Errorf("%s:%s already names %s, not this build's %s: a released version tag never moves outside a release; "+
+				"release a new version (go tool mage release), or commit and push again, which pushes a snapshot version", repo, tag, have, p.digest)
+		}
+	}
+	return nil
 }
 
 // pushed is where pushIndex sent the index and, when the embedded registry

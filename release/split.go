@@ -23,6 +23,11 @@ func (w *Workspace) digestDir() string { return w.Dist("digests") }
 // configured registry, and writes dist/digests/<platform>.digest for the
 // merge job to collect.
 func (w *Workspace) PushPlatforms(ctx context.Context, target string, st Stamp) error {
+	unlock, err := w.lockDist()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	repos := w.Repositories()
 	if len(repos) == 0 {
 		return errors.New("a split build needs a registry every runner can reach: set REGISTRY (the embedded registry is local to one machine)")
@@ -61,6 +66,11 @@ func (w *Workspace) PushPlatforms(ctx context.Context, target string, st Stamp) 
 // DIGESTS, or the files in dist/digests), assembles an OCI index over them
 // in every configured registry, and applies the tags of version v.
 func (w *Workspace) Merge(ctx context.Context, target string, st Stamp) error {
+	unlock, err := w.lockDist()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	repos := w.Repositories()
 	if len(repos) == 0 {
 		return errors.New("nothing to merge into: set REGISTRY to the registry the split jobs pushed to")
@@ -110,6 +120,11 @@ func (w *Workspace) collectDigests() ([]string, error) {
 // Pack writes the archives, SBOMs and checksums.txt for the binaries of
 // the artifact list, stamped st, and records them.
 func (w *Workspace) Pack(ctx context.Context, st Stamp) (*PackageResult, error) {
+	unlock, err := w.lockDist()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	res, err := Package(ctx, w.packageOptions(st, w.Arts.Filter(artifact.ByType(artifact.Binary)), false))
 	if err != nil {
 		return nil, err

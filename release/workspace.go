@@ -7,12 +7,14 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/Masterminds/semver/v3"
 
 	"github.com/hoistdev/hoist/artifact"
 	"github.com/hoistdev/hoist/config"
+	"github.com/hoistdev/hoist/internal/lockfile"
 	"github.com/hoistdev/hoist/project"
 	"github.com/hoistdev/hoist/version"
 )
@@ -36,6 +38,45 @@ type Workspace struct {
 	// TTY lets progress bars redraw lines: Out is a terminal and this is
 	// not a CI log.
 	TTY bool
+	// Targets names what this process runs, for the dist/ lock's holder.
+	Targets string
+
+	lockMu    sync.Mutex
+	distLock  *lockfile.Lock
+	lockDepth int
+}
+
+// lockDist takes dist/'s lock for the work that follows, so that two runs
+// never write one dist/ at once; the returned function gives it back.
+// Nested calls share one lock. A lock left by a killed run is free again:
+// the kernel drops it with its holder.
+func (w *Workspace) lockDist() (func(), error) {
+	w.lockMu.Lock()
+	defer w.lockMu.Unlock()
+	if w.lockDepth == 0 {
+		what := w.Targets
+		if what == "" {
+			what = "hoist"
+		}
+		l, err := lockfile.Acquire(w.Dist(".hoist", "lock"), lockfile.Holder{PID: pid, What: what})
+		var held *lockfile.HeldError
+		if errors.As(err, &held) {
+			return nil, fmt.Errorf("another hoist run (pid %d, %s, since %s) is using %s: wait for it or stop it", held.Holder.PID, held.Holder.What, held.Holder.Since.Format(time.RFC3339), w.Rel(w.Dist()))
+		}
+		if err != nil {
+			return nil, err
+		}
+		w.distLock = l
+	}
+	w.lockDepth++
+	return func() {
+		w.lockMu.Lock()
+		defer w.lockMu.Unlock()
+		if w.lockDepth--; w.lockDepth == 0 {
+			_ = w.distLock.Release()
+			w.distLock = nil
+		}
+	}, nil
 }
 
 // Open resolves cfg (the defaults fill what it leaves out, then env's
@@ -109,18 +150,30 @@ func (w *Workspace) Writer(target string) io.Writer {
 
 // Stamp is what a build carries: the version and the commit with its
 // date. A release stamps the release commit it prepared; every other run
-// stamps VERSION and HEAD.
+// stamps HEAD (CurrentStamp).
 type Stamp struct {
 	// Version is the version built.
 	Version *semver.Version
 	// Rev is the commit and the build date.
 	Rev project.Revision
+	// Snapshot is true when Version is a snapshot version, because VERSION
+	// was released from another commit: such a build never claims the
+	// released version.
+	Snapshot bool
+	// Released is the git tag HEAD was released as, when it was.
+	Released string
+	// Past is the release tag of VERSION that a snapshot's HEAD is past.
+	Past string
 }
 
-// CurrentStamp is the stamp of a build outside a release: the version in
-// VERSION and HEAD, dated with SOURCE_DATE_EPOCH when set, else with the
-// commit time. Outside git the commit is "unknown" and the date the Unix
-// epoch, never the clock.
+// CurrentStamp is the stamp of a build outside a release, dated with
+// SOURCE_DATE_EPOCH when set, else with the commit time (outside git the
+// commit is "unknown" and the date the Unix epoch, never the clock). Its
+// version is VERSION's while that version has no tag yet, or HEAD is the
+// commit tagged with it; once VERSION's release tag is on another commit,
+// HEAD is unreleased work and gets the snapshot version release:snapshot
+// would give it, <next>-snapshot.<sha>, so that no binary or image claims
+// a version it is not.
 func (w *Workspace) CurrentStamp(ctx context.Context) (Stamp, error) {
 	v, err := version.ReadFile(w.Cfg.Path(w.Cfg.VersionFile))
 	if err != nil {
@@ -130,7 +183,36 @@ func (w *Workspace) CurrentStamp(ctx context.Context) (Stamp, error) {
 	if err != nil {
 		return Stamp{}, err
 	}
-	return Stamp{Version: v, Rev: rev}, nil
+	st := Stamp{Version: v, Rev: rev}
+	if rev.Commit == "unknown" {
+		return st, nil
+	}
+	tag := w.tagPrefix() + v.String()
+	tagged, err := git(ctx, w.Cfg.Dir, "rev-parse", "--verify", "-q", "refs/tags/"+tag+"^{commit}")
+	switch {
+	case err != nil || tagged == "":
+		return st, nil // not released yet
+	case tagged == rev.Commit:
+		st.Released = tag
+		return st, nil
+	}
+	d, err := version.Plan(ctx, w.Cfg.Dir, w.versionOptions()...)
+	if err != nil {
+		return Stamp{}, err
+	}
+	if st.Version, err = SnapshotVersion(d, rev.Short); err != nil {
+		return Stamp{}, err
+	}
+	st.Snapshot, st.Past = true, tag
+	return st, nil
+}
+
+// tagPrefix is the release tag prefix, "v" unless configured.
+func (w *Workspace) tagPrefix() string {
+	if p := w.Cfg.Release.TagPrefix; p != "" {
+		return p
+	}
+	return version.DefaultPrefix
 }
 
 // headRevision is HEAD with the build date the environment asks for.

@@ -404,7 +404,7 @@ func TestStaticFiles(t *testing.T) {
 func TestBuildImagePush(t *testing.T) {
 	r := svcRepo(t)
 	host := memRegistry(t)
-	w, out := open(t, r.dir, map[string]string{"PLATFORMS": "linux/amd64,linux/arm64,windows/amd64", "REGISTRY": host + "/acme"},
+	w, out := open(t, r.dir, map[string]string{"PLATFORMS": "linux/amd64,linux/arm64,windows/amd64", "REGISTRY": host + "/acme", "HOIST_FLOATING_TAGS": "1"},
 		func(c *config.Config) { c.Publish.MinorTag, c.Publish.Latest = true, true })
 	ctx := t.Context()
 	st, err := w.CurrentStamp(ctx)
@@ -532,5 +532,113 @@ func TestSplitAndMerge(t *testing.T) {
 	os.RemoveAll(filepath.Join(r.dir, "dist", "digests"))
 	if err := w3.Merge(ctx, "x", st); err == nil || !strings.Contains(err.Error(), "DIGESTS") {
 		t.Errorf("Merge(no digests) = %v, want the DIGESTS hint", err)
+	}
+}
+
+// TestPushNeverMovesReleasedTag pushes outside a release after a release:
+// a commit past the release goes out under a snapshot version, the tagged
+// commit can be pushed again (the same digest), and a version tag that
+// names another build is refused.
+func TestPushNeverMovesReleasedTag(t *testing.T) {
+	r := svcRepo(t)
+	host := memRegistry(t)
+	env := map[string]string{"PLATFORMS": "linux/amd64", "REGISTRY": host}
+	latest := func(c *config.Config) { c.Publish.Latest = true }
+	rl := &releaser{t: t, r: r, env: env, edit: latest}
+	if out, err := rl.run(ModeRelease, nil, okGates); err != nil {
+		t.Fatalf("release: %v\n%s", err, out)
+	}
+	released := rl.manifest().Images[0].Digest
+	push := func(extra map[string]string) (string, error) {
+		t.Helper()
+		w, out := open(t, r.dir, rl.with(extra), latest)
+		ctx := t.Context()
+		st, err := w.CurrentStamp(ctx)
+		if err != nil {
+			return "", err
+		}
+		if _, err := w.BuildBinaries(ctx, st); err != nil {
+			return "", err
+		}
+		if _, err := w.BuildImage(ctx, "image:build", st); err != nil {
+			return "", err
+		}
+		err = w.PushImage(ctx, "image:push", st, false)
+		return out.String(), err
+	}
+	tagDigest := func(tag string) string {
+		d, err := publishTagDigest(t, host+"/svc", tag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+
+	r.change("fix: after the release")
+	out, err := push(map[string]string{"HOIST_FLOATING_TAGS": "1"})
+	if err != nil || !strings.Contains(out, "HEAD is past v1.4.0: pushing this build as 1.4.1-snapshot.") {
+		t.Fatalf("push past the release = %v, want a snapshot push that says so:\n%s", err, out)
+	}
+	if tagDigest("1.4.0") != released || tagDigest("latest") != released {
+		t.Errorf("a push past the release moved 1.4.0 or latest")
+	}
+
+	// The released commit pushes again as 1.4.0: the same bytes, nothing moves.
+	r.git("checkout", "-q", "v1.4.0")
+	if out, err := push(nil); err != nil || tagDigest("1.4.0") != released {
+		t.Errorf("push of the released commit = %v, 1.4.0 = %s, want %s:\n%s", err, tagDigest("1.4.0"), released, out)
+	}
+	r.git("checkout", "-q", "main")
+
+	// VERSION 1.5.0 is not released yet: the first push names 1.5.0, a
+	// push of a later commit may not move it.
+	r.write("VERSION", "1.5.0\n")
+	r.git("commit", "-qam", "chore: 1.5.0")
+	if out, err := push(nil); err != nil {
+		t.Fatalf("push of unreleased 1.5.0: %v\n%s", err, out)
+	}
+	r.change("fix: another")
+	_, err = push(nil)
+	if err == nil || !strings.Contains(err.Error(), "svc:1.5.0 already names") || !strings.Contains(err.Error(), "never moves outside a release") {
+		t.Errorf("push moving 1.5.0 = %v, want a refusal", err)
+	}
+}
+
+// publishTagDigest reads what a tag names in the in-process registry.
+func publishTagDigest(t *testing.T, repo, tag string) (string, error) {
+	t.Helper()
+	ref, err := name.ParseReference(repo + ":" + tag)
+	if err != nil {
+		return "", err
+	}
+	d, err := remote.Head(ref)
+	if err != nil {
+		return "", err
+	}
+	return d.Digest.String(), nil
+}
+
+// TestDistLock runs two builds of one dist/ at once: the second is refused
+// at once, naming the first, and the lock is free again afterwards.
+func TestDistLock(t *testing.T) {
+	r := svcRepo(t)
+	first, _ := open(t, r.dir, map[string]string{"PLATFORMS": "linux/amd64"}, nil)
+	first.Targets = "image:push"
+	unlock, err := first.lockDist()
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, _ := open(t, r.dir, map[string]string{"PLATFORMS": "linux/amd64"}, nil)
+	st, _ := second.CurrentStamp(t.Context())
+	_, err = second.BuildBinaries(t.Context(), st)
+	if err == nil || !strings.Contains(err.Error(), "another hoist run (pid") || !strings.Contains(err.Error(), "image:push") || !strings.Contains(err.Error(), "is using dist") {
+		t.Errorf("build while another run holds dist/ = %v, want a refusal naming it", err)
+	}
+	if _, err := os.Stat(filepath.Join(r.dir, "dist", "svc_linux_amd64")); err == nil {
+		t.Error("the refused build wrote its output")
+	}
+	unlock()
+	if _, err := second.BuildBinaries(t.Context(), st); err != nil {
+		t.Errorf("build after the lock was released = %v", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"golang.org/x/term"
@@ -42,6 +43,8 @@ func Load() (*Session, error) {
 		sess, err = New(os.Getenv, os.Stdout)
 		if err == nil {
 			sess.TTY = term.IsTerminal(int(os.Stdout.Fd()))
+			// mage runs the magefile binary with the targets as arguments.
+			sess.Targets = strings.Join(os.Args[1:], " ")
 			if w := mageWarning(parentExe()); w != "" {
 				sess.Logf("hoist", "%s", w)
 			}
