@@ -274,3 +274,111 @@ func TestSignalledReleaseRollsBack(t *testing.T) {
 		}
 	})
 }
+
+// startPaused starts `go tool mage args` in c paused at point and waits
+// until it is there; it returns the command and the pause file (touch
+// <file>.continue to let it go on).
+func startPaused(t *testing.T, c *consumer, point string, out *bytes.Buffer, args ...string) (*exec.Cmd, string) {
+	t.Helper()
+	pause := filepath.Join(t.TempDir(), "paused")
+	cmd := exec.CommandContext(t.Context(), "go", append([]string{"tool", "-C", "magefiles", "mage", "-w", ".."}, args...)...)
+	cmd.Dir = c.dir
+	cmd.Env = append(slices.Clone(c.env), append(slices.Clone(interruptEnv), "HOIST_TEST_PAUSE="+point, "HOIST_TEST_PAUSE_FILE="+pause)...)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(2 * time.Minute); ; {
+		if _, err := os.Stat(pause); err == nil {
+			return cmd, pause
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("%v never reached %q:\n%s", args, point, out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// magefileBinary is the pid of the compiled magefile below a go tool mage
+// process: the process that holds the lease and the registry.
+func magefileBinary(t *testing.T, top int) int {
+	t.Helper()
+	pid := top
+	for range 2 { // go -> mage launcher -> magefile binary
+		out, err := exec.Command("pgrep", "-P", fmt.Sprint(pid)).Output()
+		if err != nil {
+			t.Skipf("pgrep: %v", err)
+		}
+		f := strings.Fields(string(out))
+		if len(f) == 0 {
+			t.Fatalf("process %d has no child", pid)
+		}
+		pid = atoi(t, f[0])
+	}
+	return pid
+}
+
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	var n int
+	if _, err := fmt.Sscan(s, &n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestEmbeddedRegistryShared runs two snapshots of two repositories that
+// share one embedded registry, forced to overlap: the first starts the
+// registry, the second finds it, is frozen with SIGSTOP in the middle of
+// its push while the first finishes, and is thawed. The first must wait
+// for it rather than stop the registry underneath, and both succeed.
+func TestEmbeddedRegistryShared(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two snapshots")
+	}
+	p := prepare(t)
+	a, b := p.copy(t), p.copy(t)
+	for i, kv := range b.env {
+		if strings.HasPrefix(kv, "HOIST_REGISTRY_DATA=") {
+			b.env[i] = "HOIST_REGISTRY_DATA=" + a.data
+		}
+	}
+	var outA, outB bytes.Buffer
+	cmdA, pauseA := startPaused(t, a, "push: registry ready", &outA, "release:snapshot")
+	cmdB, pauseB := startPaused(t, b, "push: registry ready", &outB, "release:snapshot")
+	binB := magefileBinary(t, cmdB.Process.Pid)
+	if err := syscall.Kill(binB, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(pauseB+".continue", nil, 0o644)
+	os.WriteFile(pauseA+".continue", nil, 0o644)
+	doneA := make(chan error, 1)
+	go func() { doneA <- cmdA.Wait() }()
+	select {
+	case err := <-doneA:
+		syscall.Kill(binB, syscall.SIGCONT)
+		cmdB.Wait()
+		t.Fatalf("the first snapshot ended (%v) while the second was frozen in its push:\n%s", err, outA.String())
+	case <-time.After(3 * time.Second):
+	}
+	syscall.Kill(binB, syscall.SIGCONT)
+	if err := cmdB.Wait(); err != nil {
+		t.Errorf("the second snapshot, thawed, failed: %v\n%s", err, outB.String())
+	}
+	select {
+	case err := <-doneA:
+		if err != nil {
+			t.Errorf("the first snapshot failed: %v\n%s", err, outA.String())
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the first snapshot never finished after the second did")
+	}
+	if !strings.Contains(outA.String(), "waiting for 1 other run still pushing") {
+		t.Errorf("the first snapshot did not say it waited:\n%s", outA.String())
+	}
+	if !strings.Contains(outB.String(), "pushing to the embedded registry at ") {
+		t.Errorf("second snapshot output:\n%s", outB.String())
+	}
+}

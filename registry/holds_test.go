@@ -1,8 +1,11 @@
 package registry
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/random"
@@ -44,5 +47,43 @@ func TestHolds(t *testing.T) {
 				t.Errorf("Holds(%s, %s, %s) = %v, want %v", tt.repo, tt.tag, tt.digest, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestLeases shows who keeps the embedded registry up: a held lease
+// counts, a lease file left by a holder that died does not, and is tidied.
+func TestLeases(t *testing.T) {
+	data := t.TempDir()
+	if n := othersLeasing(data); n != 0 {
+		t.Fatalf("othersLeasing(empty) = %d", n)
+	}
+	l, err := TakeLease(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// This process's own lease is another open file: it counts as held.
+	if n := othersLeasing(data); n != 1 {
+		t.Errorf("othersLeasing(one held) = %d, want 1", n)
+	}
+	stale := filepath.Join(data, leaseDir, "999999-dead.lock")
+	os.WriteFile(stale, []byte(`{"pid":999999}`), 0o644)
+	if n := othersLeasing(data); n != 1 {
+		t.Errorf("othersLeasing(held + stale) = %d, want 1", n)
+	}
+	if _, err := os.Stat(stale); err == nil {
+		t.Error("the stale lease file was not removed")
+	}
+	if err := l.Release(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { waitForLeases(t.Context(), data, nil); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("waitForLeases blocked with no lease held")
+	}
+	if err := (*Lease)(nil).Release(); err != nil {
+		t.Errorf("nil Release = %v", err)
 	}
 }

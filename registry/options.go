@@ -18,6 +18,7 @@ type options struct {
 	startTimeout time.Duration
 	stopGrace    time.Duration
 	logWriter    io.Writer
+	waitNote     func(int)
 }
 
 // ToolPackage is the import path of the hoist-registry command, the name a
@@ -27,6 +28,13 @@ const ToolPackage = "github.com/hoistdev/hoist/cmd/hoist-registry"
 // defaultCommand runs hoist-registry through the module's tool directive, so
 // the registry is built from the version pinned in go.mod and cached by go.
 func defaultCommand() []string { return []string{"go", "tool", "hoist-registry"} }
+
+// WithWaitNote is told how many other processes Stop waits for, whenever
+// that changes, while they hold leases on the data directory. Default: no
+// note.
+func WithWaitNote(note func(others int)) Option {
+	return func(o *options) { o.waitNote = note }
+}
 
 // WithCommand replaces the argv that starts the registry; -addr and -data
 // are appended to it. The default is `go tool hoist-registry`, which needs

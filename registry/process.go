@@ -49,6 +49,8 @@ type Process struct {
 	grace   time.Duration
 	stderr  *tailBuffer
 
+	waitNote func(others int) // told while Stop waits for leases
+
 	done     chan struct{} // closed once the child has exited and Wait returned
 	waitErr  error
 	killedMu sync.Mutex
@@ -74,7 +76,7 @@ func Start(ctx context.Context, opts ...Option) (*Process, error) {
 		args = append(args, "-v")
 	}
 
-	p := &Process{grace: o.stopGrace, stderr: &tailBuffer{max: stderrKeep}, done: make(chan struct{})}
+	p := &Process{grace: o.stopGrace, stderr: &tailBuffer{max: stderrKeep}, done: make(chan struct{}), waitNote: o.waitNote}
 	lines := &lineWriter{c: make(chan string, 1)}
 	cmd := exec.CommandContext(ctx, o.command[0], args...)
 	cmd.Dir = o.dir
@@ -180,12 +182,18 @@ func (p *Process) Done() <-chan struct{} { return p.done }
 
 // Stop asks the child to shut down gracefully (SIGTERM), waits for the stop
 // grace period or until ctx is done, then kills it. It returns nil when the
-// child exited cleanly, and is safe to call more than once.
+// child exited cleanly, and is safe to call more than once. While other
+// processes hold a [Lease] on the data directory, because they push to this
+// registry too, Stop first waits for them (or for ctx), so the last user
+// is the one that stops it.
 func (p *Process) Stop(ctx context.Context) error {
 	select {
 	case <-p.done:
 		return p.exitErr()
 	default:
+	}
+	if p.dataDir != "" {
+		waitForLeases(ctx, p.dataDir, p.waitNote)
 	}
 	if err := terminate(p.cmd.Process); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		p.kill()

@@ -16,7 +16,8 @@ import (
 //     nothing can catch;
 //   - HOIST_TEST_PAUSE=<point> creates the file HOIST_TEST_PAUSE_FILE names
 //     and waits there (a minute at most) for SIGINT or SIGTERM, so the test
-//     can send one to the top of the process tree and know where it lands.
+//     can send one to the top of the process tree and know where it lands,
+//     or for a file of that name plus ".continue", to go on undisturbed.
 //
 // Points are "before <stage>", "after <stage>" and "finish: ..." inside the
 // tag stage. The environment is read here, in test builds only.
@@ -32,12 +33,22 @@ func killpoint(point string) {
 		sigs := make(chan os.Signal, 1)
 		signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 		defer signal.Stop(sigs)
-		if f := os.Getenv("HOIST_TEST_PAUSE_FILE"); f != "" {
+		f := os.Getenv("HOIST_TEST_PAUSE_FILE")
+		if f != "" {
 			_ = os.WriteFile(f, []byte(point+"\n"), 0o644)
 		}
-		select {
-		case <-sigs:
-		case <-time.After(time.Minute):
+		deadline := time.After(time.Minute)
+		for {
+			select {
+			case <-sigs:
+				return
+			case <-deadline:
+				return
+			case <-time.After(20 * time.Millisecond):
+				if _, err := os.Stat(f + ".continue"); f != "" && err == nil {
+					return
+				}
+			}
 		}
 	}
 }

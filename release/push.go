@@ -108,11 +108,14 @@ func (w *Workspace) CheckRegistries(ctx context.Context) error {
 }
 
 // Embedded is a handle on the embedded registry, started by this run or
-// already serving the same data directory.
+// already serving the same data directory. Either way the run holds a
+// lease on it until Stop, so that the run which started it waits for this
+// one before stopping it.
 type Embedded struct {
 	// Host is the registry's host:port.
-	Host string
-	proc *registry.Process
+	Host  string
+	proc  *registry.Process
+	lease *registry.Lease
 }
 
 // served is where the registry serves once this run is over: the address
@@ -125,37 +128,59 @@ func (e *Embedded) served(w *Workspace) string {
 	return w.Cfg.Publish.EmbeddedAddr
 }
 
-// Stop stops the registry if this run started it.
+// Stop gives the lease back and, if this run started the registry, stops
+// it once no other run holds a lease.
 func (e *Embedded) Stop(ctx context.Context) error {
-	if e == nil || e.proc == nil {
+	if e == nil {
 		return nil
 	}
-	return e.proc.Stop(ctx)
+	err := e.lease.Release()
+	e.lease = nil
+	if e.proc != nil {
+		err = errors.Join(err, e.proc.Stop(ctx))
+	}
+	return err
 }
 
 // StartEmbedded starts hoist's embedded registry on a free loopback port
-// with the configured data directory. If a registry:serve already serves
-// that directory, that instance is used instead.
+// with the configured data directory. If a registry:serve or another run
+// already serves that directory, that instance is used instead.
 func (w *Workspace) StartEmbedded(ctx context.Context) (*Embedded, error) {
 	data, err := w.EmbeddedDataDir()
 	if err != nil {
 		return nil, err
 	}
-	opts := []registry.Option{registry.WithDataDir(data), registry.WithDir(w.RegistryDir()), registry.WithAddr("127.0.0.1:0")}
+	lease, err := registry.TakeLease(data)
+	if err != nil {
+		return nil, err
+	}
+	opts := []registry.Option{registry.WithDataDir(data), registry.WithDir(w.RegistryDir()), registry.WithAddr("127.0.0.1:0"),
+		registry.WithWaitNote(func(n int) {
+			w.Logf("registry", "waiting for %s still pushing to the embedded registry before stopping it", count(n, "other run", "other runs"))
+		})}
 	if len(w.Cfg.Publish.EmbeddedCommand) > 0 {
 		opts = append(opts, registry.WithCommand(w.Cfg.Publish.EmbeddedCommand...))
 	}
-	// The registry outlives the caller's ctx: an interrupted release still
-	// needs it to put tags back. Every caller stops it explicitly.
-	proc, err := registry.Start(context.WithoutCancel(ctx), opts...)
-	var inUse *registry.InUseError
-	if errors.As(err, &inUse) {
-		return &Embedded{Host: inUse.Host}, nil
+	for attempt := 1; ; attempt++ {
+		// The registry outlives the caller's ctx: an interrupted release
+		// still needs it to put tags back. Every caller stops it explicitly.
+		proc, err := registry.Start(context.WithoutCancel(ctx), opts...)
+		var inUse *registry.InUseError
+		if errors.As(err, &inUse) {
+			// An instance that is stopping still holds the directory for
+			// a moment; wait for it to go, then start our own.
+			if perr := registry.Ping(ctx, inUse.Host); perr == nil || attempt >= 25 {
+				return &Embedded{Host: inUse.Host, lease: lease}, nil
+			}
+			time.Sleep(200 * time.Millisecond)
+			continue
+		}
+		if err != nil {
+			_ = lease.Release()
+			return nil, fmt.Errorf("no registry configured, and the embedded one did not start: %w%s", err, w.RegistryToolHint())
+		}
+		return &Embedded{Host: proc.Host(), proc: proc, lease: lease}, nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("no registry configured, and the embedded one did not start: %w%s", err, w.RegistryToolHint())
-	}
-	return &Embedded{Host: proc.Host(), proc: proc}, nil
 }
 
 // EmbeddedDataDir is where the embedded registry keeps its data.
@@ -326,6 +351,7 @@ func (w *Workspace) pushIndex(ctx context.Context, target string, st Stamp, repo
 		}
 		p.repos = []string{p.emb.Host + "/" + w.ImageName()}
 		w.Logf(target, "no registry configured: pushing to the embedded registry at %s", p.emb.Host)
+		killpoint("push: registry ready")
 	}
 	dests := make([]publish.Destination, len(p.repos))
 	for i, r := range p.repos {

@@ -642,3 +642,52 @@ func TestDistLock(t *testing.T) {
 		t.Errorf("build after the lock was released = %v", err)
 	}
 }
+
+// TestEmbeddedShared has two runs push to one embedded registry: the run
+// that started it waits for the other before stopping it, so both pushes
+// succeed, and the registry stops once both are done.
+func TestEmbeddedShared(t *testing.T) {
+	data := t.TempDir()
+	env := map[string]string{"PLATFORMS": "linux/amd64", "HOIST_REGISTRY_DATA": data, "HOIST_REGISTRY_COMMAND": registryCommand(t)}
+	a, outA := open(t, svcRepo(t).dir, env, nil)
+	b, _ := open(t, svcRepo(t).dir, env, nil)
+	ctx := t.Context()
+	ea, err := a.StartEmbedded(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eb, err := b.StartEmbedded(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if eb.proc != nil || eb.Host != ea.Host {
+		t.Fatalf("the second run started its own registry at %s, want it to use %s", eb.Host, ea.Host)
+	}
+	stopped := make(chan error, 1)
+	go func() { stopped <- ea.Stop(context.Background()) }()
+	select {
+	case err := <-stopped:
+		t.Fatalf("the first run stopped the registry (%v) while the second still uses it", err)
+	case <-time.After(700 * time.Millisecond):
+	}
+	if err := registry.Ping(ctx, eb.Host); err != nil {
+		t.Fatalf("the registry went away under the second run: %v", err)
+	}
+	if err := eb.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Errorf("stopping the registry after the last user = %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the registry did not stop after its last user left")
+	}
+	if !strings.Contains(outA.String(), "waiting for 1 other run still pushing") {
+		t.Errorf("the first run did not say what it waited for:\n%s", outA.String())
+	}
+	if registry.Ping(ctx, ea.Host) == nil {
+		t.Error("the registry still answers after both runs stopped")
+	}
+}
