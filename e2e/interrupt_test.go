@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -268,9 +269,13 @@ func TestSignalledReleaseRollsBack(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 		out, err := c.mage(interruptEnv, "release")
+		build, berr := c.mage(interruptEnv, "go:build")
 		first.Process.Signal(syscall.SIGTERM)
 		if err == nil || !strings.Contains(out, "another hoist release (pid") {
 			t.Errorf("release while another runs = %v, want a refusal naming it:\n%s", err, out)
+		}
+		if berr == nil || !strings.Contains(build, "another hoist run (pid") || !strings.Contains(build, "is using dist") {
+			t.Errorf("go:build while a release writes dist/ = %v, want a refusal naming it:\n%s", berr, build)
 		}
 	})
 }
@@ -380,5 +385,23 @@ func TestEmbeddedRegistryShared(t *testing.T) {
 	}
 	if !strings.Contains(outB.String(), "pushing to the embedded registry at ") {
 		t.Errorf("second snapshot output:\n%s", outB.String())
+	}
+}
+
+// TestPushKeepsReleasedTags pushes a commit past a release through the
+// CLI: it goes out as a snapshot version, and the released tags stay.
+func TestPushKeepsReleasedTags(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and pushes")
+	}
+	p := prepare(t)
+	c := p.copy(t)
+	before := c.state().Registry
+	out := c.mustMage(append(slices.Clone(interruptEnv), "HOIST_FLOATING_TAGS=1"), "image:push")
+	if !strings.Contains(out, "HEAD is past v0.1.0: pushing this build as 0.2.0-snapshot.") {
+		t.Errorf("image:push past the release does not say it pushes a snapshot:\n%s", out)
+	}
+	if after := c.state().Registry; !maps.Equal(before, after) {
+		t.Errorf("image:push past the release moved registry tags: %v -> %v", before, after)
 	}
 }

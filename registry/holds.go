@@ -27,3 +27,37 @@ func Holds(dataDir, repo, tag, digest string) bool {
 	_, err = os.Stat(filepath.Join(root, "blobs", algo, hex[:2], hex, "data"))
 	return err == nil
 }
+
+// HoldsAll is Holds for a whole image: the tag, and every manifest and
+// blob the image is made of, each linked into repo and stored, so that an
+// image whose layer went missing from storage is pushed again rather than
+// taken for complete. manifests are the index's and its children's
+// digests, blobs the configs' and layers'.
+func HoldsAll(dataDir, repo, tag, digest string, manifests, blobs []string) bool {
+	if !Holds(dataDir, repo, tag, digest) {
+		return false
+	}
+	root := filepath.Join(dataDir, "docker", "registry", "v2")
+	stored := func(kind, d string) bool {
+		algo, hex, ok := strings.Cut(d, ":")
+		if !ok || algo != "sha256" || len(hex) != 64 {
+			return false
+		}
+		if _, err := os.Stat(filepath.Join(root, "repositories", filepath.FromSlash(repo), kind, algo, hex, "link")); err != nil {
+			return false
+		}
+		_, err := os.Stat(filepath.Join(root, "blobs", algo, hex[:2], hex, "data"))
+		return err == nil
+	}
+	for _, m := range manifests {
+		if !stored(filepath.Join("_manifests", "revisions"), m) {
+			return false
+		}
+	}
+	for _, b := range blobs {
+		if !stored("_layers", b) {
+			return false
+		}
+	}
+	return true
+}

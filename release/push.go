@@ -428,7 +428,8 @@ func (w *Workspace) embeddedRefs(host, digest string, tags []string) []artifact.
 }
 
 // embeddedHolds returns the pushed references when the embedded registry's
-// data directory already has every tag at the index digest, or nil.
+// data directory already has every tag at the index digest, with every
+// manifest and blob of the image stored, or nil.
 func (w *Workspace) embeddedHolds(ctx context.Context, idx v1.ImageIndex, tags []string) ([]artifact.Artifact, error) {
 	d, err := idx.Digest()
 	if err != nil {
@@ -438,12 +439,41 @@ func (w *Workspace) embeddedHolds(ctx context.Context, idx v1.ImageIndex, tags [
 	if err != nil {
 		return nil, err
 	}
+	manifests, blobs, err := imageParts(idx)
+	if err != nil {
+		return nil, err
+	}
 	for _, t := range tags {
-		if !registry.Holds(data, w.ImageName(), t, d.String()) {
+		if !registry.HoldsAll(data, w.ImageName(), t, d.String(), manifests, blobs) {
 			return nil, nil
 		}
 	}
 	return w.embeddedRefs(w.embeddedHost(ctx), d.String(), tags), nil
+}
+
+// imageParts lists the child manifests of idx and the blobs (configs and
+// layers) of its images.
+func imageParts(idx v1.ImageIndex) (manifests, blobs []string, err error) {
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, nil, fmt.Errorf("read the image index: %w", err)
+	}
+	for _, desc := range im.Manifests {
+		manifests = append(manifests, desc.Digest.String())
+		img, err := idx.Image(desc.Digest)
+		if err != nil {
+			return nil, nil, fmt.Errorf("read image %s: %w", desc.Digest, err)
+		}
+		m, err := img.Manifest()
+		if err != nil {
+			return nil, nil, fmt.Errorf("read image %s: %w", desc.Digest, err)
+		}
+		blobs = append(blobs, m.Config.Digest.String())
+		for _, l := range m.Layers {
+			blobs = append(blobs, l.Digest.String())
+		}
+	}
+	return manifests, blobs, nil
 }
 
 func refNames(as []artifact.Artifact) []string {

@@ -691,3 +691,46 @@ func TestEmbeddedShared(t *testing.T) {
 		t.Error("the registry still answers after both runs stopped")
 	}
 }
+
+// TestEmbeddedRepair deletes a layer from the embedded registry's storage
+// after a push: the next push must notice and send it again, not take the
+// tag for proof that the image is complete.
+func TestEmbeddedRepair(t *testing.T) {
+	r := svcRepo(t)
+	data := t.TempDir()
+	w, out := open(t, r.dir, map[string]string{"PLATFORMS": "linux/amd64", "HOIST_REGISTRY_DATA": data, "HOIST_REGISTRY_COMMAND": registryCommand(t)}, nil)
+	ctx := t.Context()
+	st, _ := w.CurrentStamp(ctx)
+	if _, err := w.BuildBinaries(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.BuildImage(ctx, "image:build", st); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.PushImage(ctx, "image:push", st, false); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := w.PushImage(ctx, "image:push", st, false); err != nil || !strings.Contains(out.String(), "already holds") {
+		t.Fatalf("second push = %v, want the shortcut:\n%s", err, out)
+	}
+	idx, err := w.readImage(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, blobs, _ := imageParts(idx)
+	hex := strings.TrimPrefix(blobs[len(blobs)-1], "sha256:")
+	if err := os.RemoveAll(filepath.Join(data, "docker", "registry", "v2", "blobs", "sha256", hex[:2], hex)); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := w.PushImage(ctx, "image:push", st, false); err != nil {
+		t.Fatalf("push after a layer went missing = %v\n%s", err, out)
+	}
+	if strings.Contains(out.String(), "already holds") || !strings.Contains(out.String(), "1 blobs uploaded") {
+		t.Errorf("push after a layer went missing did not send it again:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(data, "docker", "registry", "v2", "blobs", "sha256", hex[:2], hex, "data")); err != nil {
+		t.Errorf("the missing layer is still missing: %v", err)
+	}
+}
