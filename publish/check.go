@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 )
 
@@ -36,28 +38,42 @@ func Check(ctx context.Context, repository string, opts ...Option) (err error) {
 	}()
 	o.warnInsecure(ctx, repo.RegistryStr())
 
-	// remote.CheckPushPermission pings /v2/, obtains a push-scoped token
-	// and, since some registries hand out tokens for any scope and refuse
-	// only at the first write, opens an upload session and abandons it.
+	// Authenticating for the push scope catches most problems. Some
+	// registries hand out tokens for any scope and refuse only at the first
+	// write, so an upload session is opened too, and abandoned.
 	auth, err := o.authFor(ctx, repo)
 	if err != nil {
 		return err
 	}
-	kc := fixedKeychain{auth}
-	err = o.retry.do(ctx, "push check of "+repo.Name(), func() error {
-		return remote.CheckPushPermission(repo.Tag("hoist-check"), kc, o.base)
-	})
+	rt, err := transport.NewWithContext(ctx, repo.Registry, auth, o.base, []string{repo.Scope(transport.PushScope)})
 	if err != nil {
-		return fmt.Errorf("check push rights: %w", err)
+		return fmt.Errorf("authenticate for a push: %w", err)
+	}
+	client := &http.Client{Transport: rt}
+	u := url.URL{Scheme: repo.Scheme(), Host: repo.RegistryStr(), Path: "/v2/" + repo.RepositoryStr() + "/blobs/uploads/"}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("open a test upload: %w", err)
+	}
+	defer resp.Body.Close()
+	if err := transport.CheckError(resp, http.StatusAccepted); err != nil {
+		return fmt.Errorf("open a test upload: %w", err)
+	}
+	if loc := resp.Header.Get("Location"); loc != "" {
+		if lu, err := resp.Request.URL.Parse(loc); err == nil {
+			if dreq, err := http.NewRequestWithContext(ctx, http.MethodDelete, lu.String(), nil); err == nil {
+				if dresp, err := client.Do(dreq); err == nil {
+					dresp.Body.Close()
+				}
+			}
+		}
 	}
 	return nil
 }
-
-// fixedKeychain hands the one authenticator WithAuth gave to every
-// registry.
-type fixedKeychain struct{ a authn.Authenticator }
-
-func (k fixedKeychain) Resolve(authn.Resource) (authn.Authenticator, error) { return k.a, nil }
 
 // Verify pulls ref, which must name a digest (repo@sha256:…), back from its
 // registry and validates it: the index or image manifest, every child
