@@ -8,9 +8,12 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
@@ -89,5 +92,47 @@ func TestCredentialsNeverEcho(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestInsecureRegistryByName releases to a plain-HTTP registry addressed
+// by a name that is not loopback, allowed by HOIST_INSECURE_REGISTRIES.
+// The name resolves through an HTTP proxy (HTTP_PROXY) that the test runs
+// on loopback and that forwards every request to the registry, since a
+// test may not touch the machine's name resolution. Every step, the tags
+// included, must speak plain HTTP to it, and the warning names the
+// variable.
+func TestInsecureRegistryByName(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a release")
+	}
+	reg := httptest.NewServer(ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(reg.Close)
+	backend, _ := url.Parse(reg.URL)
+	var proxied atomic.Int64
+	proxy := httptest.NewServer(&httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		proxied.Add(1)
+		r.SetURL(backend)
+	}})
+	t.Cleanup(proxy.Close)
+	const name = "registry.internal:5000"
+	c := newConsumer(t, map[string]string{
+		"go.mod":                "module example.com/acme/svc\n\ngo 1.26\n",
+		"VERSION":               "0.1.0\n",
+		".gitignore":            "/dist/\n",
+		"cmd/svc/main.go":       stampMain,
+		"magefiles/magefile.go": zeroConfig,
+	})
+	env := []string{"HTTP_PROXY=" + proxy.URL, "REGISTRY=" + name + "/acme", "HOIST_INSECURE_REGISTRIES=" + name, "PLATFORMS=linux/amd64", "COVERAGE_MIN=-1"}
+	out := c.mustMage(env, "release")
+	if !strings.Contains(out, "plain HTTP allowed for "+name+" by HOIST_INSECURE_REGISTRIES") {
+		t.Errorf("release output lacks the warning naming HOIST_INSECURE_REGISTRIES:\n%s", out)
+	}
+	if m := readManifest(t, c.path("dist/release.json")); m.Tag != "v0.1.0" || len(m.Images) != 1 || m.Images[0].Ref != name+"/acme/svc:0.1.0" {
+		t.Errorf("release.json = %+v, want v0.1.0 pushed to %s", m, name)
+	}
+	pullIndex(t, strings.TrimPrefix(reg.URL, "http://")+"/acme/svc:0.1.0")
+	if proxied.Load() == 0 {
+		t.Error("nothing went through the proxy: the test did not reach the registry by name")
 	}
 }

@@ -205,6 +205,9 @@ func (o *options) release() {
 
 func newDefaultTransport() *http.Transport {
 	return &http.Transport{
+		// HTTPS_PROXY, HTTP_PROXY and NO_PROXY apply as for any Go
+		// program; loopback registries are never proxied.
+		Proxy: http.ProxyFromEnvironment,
 		DialContext: (&net.Dialer{
 			Timeout:   30 * time.Second,
 			KeepAlive: 30 * time.Second,
