@@ -79,6 +79,8 @@ func TestReadEnvErrors(t *testing.T) {
 		{name: "epoch negative", key: "SOURCE_DATE_EPOCH", val: "-5", want: "SOURCE_DATE_EPOCH"},
 		{name: "epoch past 9999", key: "SOURCE_DATE_EPOCH", val: "253402300800", want: "year 9999"},
 		{name: "docker platform", key: "DOCKER_PLATFORM", val: "linux", want: "DOCKER_PLATFORM"},
+		{name: "registry addr without port", key: "HOIST_REGISTRY_ADDR", val: "nonsense", want: "HOIST_REGISTRY_ADDR"},
+		{name: "registry addr off this machine", key: "HOIST_REGISTRY_ADDR", val: "10.0.0.5:5000", want: "loopback"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

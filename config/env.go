@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -149,7 +150,14 @@ func ReadEnv(getenv func(string) string) (Env, error) {
 	if v := getenv("HOIST_INSECURE_REGISTRIES"); v != "" {
 		e.Insecure = splitList(v)
 	}
-	e.RegistryAddr = getenv("HOIST_REGISTRY_ADDR")
+	if v := getenv("HOIST_REGISTRY_ADDR"); v != "" {
+		host, port, err := net.SplitHostPort(v)
+		ip := net.ParseIP(host)
+		if err != nil || port == "" || !(host == "localhost" || (ip != nil && ip.IsLoopback())) {
+			errs = append(errs, fmt.Errorf("HOIST_REGISTRY_ADDR=%q: give a loopback host and a port, such as localhost:5000 or 127.0.0.1:5001 (the embedded registry has no TLS and no authentication, so it serves this machine only)", v))
+		}
+		e.RegistryAddr = v
+	}
 	e.RegistryCommand = strings.Fields(getenv("HOIST_REGISTRY_COMMAND"))
 	e.RegistryData = getenv("HOIST_REGISTRY_DATA")
 	if v := getenv("HOIST_IMAGE_TARBALL"); v != "" {

@@ -1,6 +1,9 @@
 package registry
 
 import (
+	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,4 +63,39 @@ func HoldsAll(dataDir, repo, tag, digest string, manifests, blobs []string) bool
 		}
 	}
 	return true
+}
+
+// CheckTag looks at the storage of tag in repo and reports damage the
+// registry would only answer with a 500: a tag link that is not a digest,
+// or that names a manifest the repository does not hold. The error says
+// which file is wrong and how to repair it. A tag that does not exist is
+// fine.
+func CheckTag(dataDir, repo, tag string) error {
+	dir := filepath.Join(dataDir, "docker", "registry", "v2", "repositories", filepath.FromSlash(repo), "_manifests", "tags", tag)
+	link := filepath.Join(dir, "current", "link")
+	data, err := os.ReadFile(link)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	fix := fmt.Sprintf("remove %s (the tag only: the next push writes it again)", dir)
+	if err != nil {
+		return fmt.Errorf("the embedded registry's tag %s:%s cannot be read (%v): %s", repo, tag, err, fix)
+	}
+	d := strings.TrimSpace(string(data))
+	algo, hex, ok := strings.Cut(d, ":")
+	if !ok || algo != "sha256" || len(hex) != 64 {
+		return fmt.Errorf("the embedded registry's tag %s:%s is damaged: %s holds %q, not a digest: %s", repo, tag, link, truncate(d, 80), fix)
+	}
+	rev := filepath.Join(dataDir, "docker", "registry", "v2", "repositories", filepath.FromSlash(repo), "_manifests", "revisions", algo, hex, "link")
+	if _, err := os.Stat(rev); err != nil {
+		return fmt.Errorf("the embedded registry's tag %s:%s names %s, which the repository does not hold: %s", repo, tag, d, fix)
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
 }

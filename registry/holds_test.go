@@ -87,3 +87,29 @@ func TestLeases(t *testing.T) {
 		t.Errorf("nil Release = %v", err)
 	}
 }
+
+func TestCheckTag(t *testing.T) {
+	data := t.TempDir()
+	repo := filepath.Join(data, "docker", "registry", "v2", "repositories", "svc", "_manifests")
+	if err := CheckTag(data, "svc", "1.0.0"); err != nil {
+		t.Errorf("CheckTag(no tag) = %v", err)
+	}
+	write := func(rel, content string) {
+		p := filepath.Join(repo, rel)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte(content), 0o644)
+	}
+	hex := strings.Repeat("ab", 32)
+	write("tags/1.0.0/current/link", "garbage")
+	if err := CheckTag(data, "svc", "1.0.0"); err == nil || !strings.Contains(err.Error(), "not a digest") || !strings.Contains(err.Error(), "remove ") {
+		t.Errorf("CheckTag(garbage) = %v, want the damage and the repair named", err)
+	}
+	write("tags/1.0.0/current/link", "sha256:"+hex)
+	if err := CheckTag(data, "svc", "1.0.0"); err == nil || !strings.Contains(err.Error(), "does not hold") {
+		t.Errorf("CheckTag(dangling) = %v", err)
+	}
+	write("revisions/sha256/"+hex+"/link", "sha256:"+hex)
+	if err := CheckTag(data, "svc", "1.0.0"); err != nil {
+		t.Errorf("CheckTag(sound) = %v", err)
+	}
+}

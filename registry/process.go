@@ -150,9 +150,11 @@ func (p *Process) wait() {
 	close(p.done)
 }
 
-// hint names the usual fix when the default `go tool` command fails.
+// hint names the usual fix when the default `go tool` command could not
+// find the tool; a registry that started and refused its settings has said
+// what is wrong itself.
 func (p *Process) hint(o *options) string {
-	if !slices.Equal(o.command, defaultCommand()) {
+	if !slices.Equal(o.command, defaultCommand()) || strings.Contains(p.stderr.String(), "hoist-registry:") {
 		return ""
 	}
 	return "\nto fix: add the tool to go.mod with `go get -tool " + ToolPackage + "` " +

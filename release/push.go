@@ -264,6 +264,11 @@ func (w *Workspace) PushImage(ctx context.Context, target string, st Stamp, loca
 	if local {
 		repos = nil
 	}
+	if len(repos) == 0 {
+		if err := w.checkEmbeddedTags(tags); err != nil {
+			return err
+		}
+	}
 	if len(repos) == 0 && !w.Env.Force {
 		idx, err := w.readImage(ctx, st)
 		if err != nil {
@@ -392,6 +397,11 @@ func (w *Workspace) pushIndex(ctx context.Context, target string, st Stamp, repo
 // returns let a later failure do the same. before sees each tag's state
 // before the tag moves.
 func (w *Workspace) tagPushed(ctx context.Context, target string, p *pushed, tags []string, before func(publish.TagState) error) ([]publish.TagState, error) {
+	if p.emb != nil {
+		if err := w.checkEmbeddedTags(tags); err != nil {
+			return nil, err
+		}
+	}
 	states, err := publish.TagAll(ctx, p.repos, p.digest, tags, before, w.publishOptions(target)...)
 	if err != nil {
 		return nil, err
@@ -425,6 +435,21 @@ func (w *Workspace) embeddedRefs(host, digest string, tags []string) []artifact.
 		out = append(out, artifact.Artifact{Type: artifact.ImagePush, Name: repo + ":" + t, Digest: digest})
 	}
 	return out
+}
+
+// checkEmbeddedTags refuses to go on with a damaged tag in the embedded
+// registry's storage, naming the file and the repair.
+func (w *Workspace) checkEmbeddedTags(tags []string) error {
+	data, err := w.EmbeddedDataDir()
+	if err != nil {
+		return err
+	}
+	for _, t := range tags {
+		if err := registry.CheckTag(data, w.ImageName(), t); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // embeddedHolds returns the pushed references when the embedded registry's

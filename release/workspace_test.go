@@ -733,4 +733,16 @@ func TestEmbeddedRepair(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(data, "docker", "registry", "v2", "blobs", "sha256", hex[:2], hex, "data")); err != nil {
 		t.Errorf("the missing layer is still missing: %v", err)
 	}
+
+	// A damaged tag link is named, with its repair, before any request.
+	tagDir := filepath.Join(data, "docker", "registry", "v2", "repositories", "svc", "_manifests", "tags", "1.4.0")
+	os.WriteFile(filepath.Join(tagDir, "current", "link"), []byte("garbage"), 0o644)
+	err = w.PushImage(ctx, "image:push", st, false)
+	if err == nil || !strings.Contains(err.Error(), "is damaged") || !strings.Contains(err.Error(), "remove "+tagDir) {
+		t.Fatalf("push with a damaged tag link = %v, want the file and the repair named", err)
+	}
+	os.RemoveAll(tagDir)
+	if err := w.PushImage(ctx, "image:push", st, false); err != nil {
+		t.Errorf("push after the repair the error named = %v", err)
+	}
 }
