@@ -38,6 +38,11 @@ func (e *HeldError) Error() string {
 	return fmt.Sprintf("%s is held by pid %d (%s) since %s", e.Path, e.Holder.PID, e.Holder.What, e.Holder.Since.Format(time.RFC3339))
 }
 
+// TryLock takes an exclusive advisory lock on f without waiting; held is
+// false when another process owns it. It is the primitive under Acquire,
+// for a caller that keeps its own format in the file.
+func TryLock(f *os.File) (held bool, err error) { return tryLock(f) }
+
 // Lock is a held lock.
 type Lock struct {
 	f *os.File

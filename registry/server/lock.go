@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/hoistdev/hoist/internal/lockfile"
 )
 
 // LockFile is the name of the file in the data dir that a running server
@@ -50,7 +52,7 @@ func lockDataDir(dir string) (*dirLock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open lock file: %w", err)
 	}
-	held, err := tryLock(f)
+	held, err := lockfile.TryLock(f)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("lock %s: %w", path, err)
