@@ -1,9 +1,15 @@
 package config
 
+// NoTagPrefix, as Release.TagPrefix, releases with plain tags such as
+// 3.2.1.
+const NoTagPrefix = "none"
+
 // Release configures the release pipeline.
 type Release struct {
-	// TagPrefix precedes the version in git tags. Default: "v". A monorepo
-	// service uses e.g. "svc/v" (tags like svc/v1.2.3).
+	// TagPrefix precedes the version in git tags. A monorepo service uses
+	// e.g. "svc/v" (tags like svc/v1.2.3); NoTagPrefix means plain tags
+	// (1.2.3). Default: the scheme of the repository's newest version tag,
+	// "v" or plain, and "v" before the first.
 	TagPrefix string
 	// Paths limits the commits that count towards the next version to
 	// those touching these paths, for monorepo services. Default: all.

@@ -293,6 +293,11 @@ func (w *Workspace) Plan(ctx context.Context, m Mode) (*Plan, error) {
 		p.Steps = append(p.Steps, Step{Name: s.Name(), Run: true, Reason: reason})
 	}
 	p.fill(st)
+	if m == ModeRelease {
+		if _, scheme, err := w.tagPrefix(ctx); err == nil {
+			p.TagScheme = scheme
+		}
+	}
 	return p, nil
 }
 

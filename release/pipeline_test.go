@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	gocmp "github.com/google/go-cmp/cmp"
 
@@ -262,6 +263,26 @@ func TestPlanEqualsRunElsewhere(t *testing.T) {
 		}
 		if !registry.Holds(data, "svc", "1.4.0", rl.manifest().Images[0].Digest) {
 			t.Error("the serving registry does not hold svc:1.4.0")
+		}
+	})
+	t.Run("plain tags", func(t *testing.T) {
+		r := svcRepo(t)
+		host := memRegistry(t)
+		rl := &releaser{t: t, r: r, env: map[string]string{"PLATFORMS": "linux/amd64", "REGISTRY": host}}
+		// Years ago the project tagged v1.0.0; it has tagged plain since.
+		r.gitAt(svcDate.Add(-1000*24*time.Hour), "tag", "-a", "-m", "old", "v1.9.0")
+		r.gitAt(svcDate, "tag", "-a", "-m", "new", "1.4.0")
+		r.change("fix: after 1.4.0")
+		p := rl.plan(ModeRelease, nil)
+		if p.Tag != "1.4.1" || p.PreviousTag != "1.4.0" || !strings.Contains(p.TagScheme, "plain tags, as on 1.4.0") {
+			t.Fatalf("plan = tag %s after %s, scheme %q; want 1.4.1 after 1.4.0 by the plain scheme", p.Tag, p.PreviousTag, p.TagScheme)
+		}
+		if out, err := rl.run(ModeRelease, nil, okGates); err != nil {
+			t.Fatalf("run: %v\n%s", err, out)
+		}
+		samePlanAndRun(t, p, rl.manifest())
+		if !strings.Contains(r.state().Tags, "refs/tags/1.4.1 ") {
+			t.Errorf("tags after the release = %s, want 1.4.1", r.state().Tags)
 		}
 	})
 	t.Run("monorepo prefix", func(t *testing.T) {

@@ -44,6 +44,9 @@ type Plan struct {
 	Tag string `json:"tag,omitempty"`
 	// PreviousTag is the latest release tag; empty before the first.
 	PreviousTag string `json:"previous_tag,omitempty"`
+	// TagScheme says which tag prefix releases use, and where that came
+	// from: the configuration, or the repository's newest version tag.
+	TagScheme string `json:"tag_scheme,omitempty"`
 	// Reason explains the version decision.
 	Reason string `json:"reason"`
 	// Commits is how many commits since PreviousTag were weighed.
@@ -215,6 +218,9 @@ func (p *Plan) WriteText(w io.Writer) error {
 	}
 	if p.PreviousTag != "" {
 		fmt.Fprintf(tw, "  previous tag\t%s\n", p.PreviousTag)
+	}
+	if p.TagScheme != "" {
+		fmt.Fprintf(tw, "  tag scheme\t%s\n", p.TagScheme)
 	}
 	if p.Commit != "" {
 		fmt.Fprintf(tw, "  commit\t%s\n", p.Commit)

@@ -24,6 +24,9 @@ type PreflightOptions struct {
 	// Prefix is the tag prefix, such as "svc/v" in a monorepo. Default:
 	// version.DefaultPrefix ("v").
 	Prefix string
+	// PlainTags makes an empty Prefix mean tags with no prefix at all, such
+	// as 3.2.1. Default: false.
+	PlainTags bool
 	// Paths limits the commits that decide the bump to those touching these
 	// paths (relative to Dir). Default: every commit.
 	Paths []string
@@ -103,7 +106,7 @@ func Preflight(ctx context.Context, o PreflightOptions) (version.Decision, error
 		errs = append(errs, fmt.Errorf("%s is a shallow clone: tags and history are missing, so the next version could be wrong or taken; run `git fetch --unshallow --tags` (in CI, fetch with full depth)", o.Dir))
 	}
 	opts := []version.Option{version.WithBump(o.Bump), version.WithVersionFile(o.VersionFile)}
-	if o.Prefix != "" {
+	if o.Prefix != "" || o.PlainTags {
 		opts = append(opts, version.WithPrefix(o.Prefix))
 	}
 	if o.PreID != "" {

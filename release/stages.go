@@ -46,7 +46,11 @@ func (preflightStage) check(ctx context.Context, st *State) (string, error) {
 		return "", err
 	}
 	if st.Mode == ModeSnapshot {
-		d, err := version.Plan(ctx, w.Cfg.Dir, w.versionOptions()...)
+		vopts, err := w.versionOptions(ctx)
+		if err != nil {
+			return "", err
+		}
+		d, err := version.Plan(ctx, w.Cfg.Dir, vopts...)
 		if err != nil {
 			return "", err
 		}
@@ -61,8 +65,12 @@ func (preflightStage) check(ctx context.Context, st *State) (string, error) {
 		return "snapshot: decides the version only; the tree may be dirty, since nothing is committed or tagged", nil
 	}
 	rc := w.Cfg.Release
+	prefix, _, err := w.tagPrefix(ctx)
+	if err != nil {
+		return "", err
+	}
 	d, err := Preflight(ctx, PreflightOptions{
-		Dir: w.Cfg.Dir, Dist: w.Cfg.Dist, VersionFile: w.Cfg.VersionFile, Prefix: rc.TagPrefix,
+		Dir: w.Cfg.Dir, Dist: w.Cfg.Dist, VersionFile: w.Cfg.VersionFile, Prefix: prefix, PlainTags: prefix == "",
 		Paths: rc.Paths, Bump: w.Env.Bump, PreID: rc.PreID, AllowDetached: rc.AllowDetached,
 		Check: func(ctx context.Context, d version.Decision) error {
 			if err := platform.Validate(ctx, "go", platforms); err != nil {
@@ -93,16 +101,17 @@ func (preflightStage) check(ctx context.Context, st *State) (string, error) {
 }
 
 // versionOptions are the version decision's settings.
-func (w *Workspace) versionOptions() []version.Option {
-	rc := w.Cfg.Release
-	opts := []version.Option{version.WithVersionFile(w.Cfg.VersionFile), version.WithBump(w.Env.Bump)}
-	if rc.TagPrefix != "" {
-		opts = append(opts, version.WithPrefix(rc.TagPrefix))
+func (w *Workspace) versionOptions(ctx context.Context) ([]version.Option, error) {
+	prefix, _, err := w.tagPrefix(ctx)
+	if err != nil {
+		return nil, err
 	}
+	rc := w.Cfg.Release
+	opts := []version.Option{version.WithVersionFile(w.Cfg.VersionFile), version.WithBump(w.Env.Bump), version.WithPrefix(prefix)}
 	if len(rc.Paths) > 0 {
 		opts = append(opts, version.WithPaths(rc.Paths...))
 	}
-	return opts
+	return opts, nil
 }
 
 // gateStage is one of the quality gates, run by the mage layer's targets.

@@ -41,6 +41,10 @@ type Workspace struct {
 	// Targets names what this process runs, for the dist/ lock's holder.
 	Targets string
 
+	prefixMu             sync.Mutex
+	prefixDone           bool
+	prefix, prefixScheme string
+
 	lockMu    sync.Mutex
 	distLock  *lockfile.Lock
 	lockDepth int
@@ -187,7 +191,11 @@ func (w *Workspace) CurrentStamp(ctx context.Context) (Stamp, error) {
 	if rev.Commit == "unknown" {
 		return st, nil
 	}
-	tag := w.tagPrefix() + v.String()
+	prefix, _, err := w.tagPrefix(ctx)
+	if err != nil {
+		return Stamp{}, err
+	}
+	tag := prefix + v.String()
 	tagged, err := git(ctx, w.Cfg.Dir, "rev-parse", "--verify", "-q", "refs/tags/"+tag+"^{commit}")
 	switch {
 	case err != nil || tagged == "":
@@ -196,7 +204,11 @@ func (w *Workspace) CurrentStamp(ctx context.Context) (Stamp, error) {
 		st.Released = tag
 		return st, nil
 	}
-	d, err := version.Plan(ctx, w.Cfg.Dir, w.versionOptions()...)
+	vopts, err := w.versionOptions(ctx)
+	if err != nil {
+		return Stamp{}, err
+	}
+	d, err := version.Plan(ctx, w.Cfg.Dir, vopts...)
 	if err != nil {
 		return Stamp{}, err
 	}
@@ -207,12 +219,37 @@ func (w *Workspace) CurrentStamp(ctx context.Context) (Stamp, error) {
 	return st, nil
 }
 
-// tagPrefix is the release tag prefix, "v" unless configured.
-func (w *Workspace) tagPrefix() string {
-	if p := w.Cfg.Release.TagPrefix; p != "" {
-		return p
+// tagPrefix is the release tag prefix: the configured one, or the scheme
+// the repository's tags use (version.DiscoverPrefix), worked out once.
+// scheme says which, in a few words, for the plan.
+func (w *Workspace) tagPrefix(ctx context.Context) (prefix, scheme string, err error) {
+	w.prefixMu.Lock()
+	defer w.prefixMu.Unlock()
+	if w.prefixDone {
+		return w.prefix, w.prefixScheme, nil
 	}
-	return version.DefaultPrefix
+	switch p := w.Cfg.Release.TagPrefix; p {
+	case config.NoTagPrefix:
+		w.prefix, w.prefixScheme = "", "plain tags such as 1.2.3 (Release.TagPrefix)"
+	case "":
+		p, from, err := version.DiscoverPrefix(ctx, w.Cfg.Dir)
+		if err != nil {
+			return "", "", err
+		}
+		w.prefix = p
+		switch {
+		case from == "":
+			w.prefixScheme = fmt.Sprintf("%q, the default: the repository has no version tag yet", p)
+		case p == "":
+			w.prefixScheme = fmt.Sprintf("plain tags, as on %s, the newest version tag (set Release.TagPrefix to choose)", from)
+		default:
+			w.prefixScheme = fmt.Sprintf("%q, as on %s, the newest version tag (set Release.TagPrefix to choose)", p, from)
+		}
+	default:
+		w.prefix, w.prefixScheme = p, fmt.Sprintf("%q (Release.TagPrefix)", p)
+	}
+	w.prefixDone = true
+	return w.prefix, w.prefixScheme, nil
 }
 
 // headRevision is HEAD with the build date the environment asks for.

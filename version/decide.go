@@ -151,7 +151,8 @@ type options struct {
 }
 
 // WithPrefix sets the tag prefix, such as "svc/v" for one service of a
-// monorepo. Default: DefaultPrefix ("v").
+// monorepo, or "" for plain tags such as 3.2.1 (DiscoverPrefix tells which
+// a repository uses). Default: DefaultPrefix ("v").
 func WithPrefix(prefix string) Option {
 	return func(o *options) { o.prefix = prefix }
 }
@@ -185,9 +186,6 @@ func makeOptions(dir string, opts ...Option) (options, error) {
 	o := options{prefix: DefaultPrefix, versionFile: "VERSION"}
 	for _, opt := range opts {
 		opt(&o)
-	}
-	if o.prefix == "" {
-		return o, fmt.Errorf("plan release: empty tag prefix; leave WithPrefix out for the default %q or give one such as \"svc/v\"", DefaultPrefix)
 	}
 	if o.bump < None || o.bump > Prerelease {
 		return o, fmt.Errorf("plan release: unknown bump level %s; use one of major, minor, patch, prerelease", o.bump)

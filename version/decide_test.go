@@ -247,7 +247,6 @@ func TestMakeOptions(t *testing.T) {
 				}
 			},
 		},
-		{name: "empty prefix", opts: []Option{WithPrefix("")}, errHas: "empty tag prefix"},
 		{name: "preID without prerelease", opts: []Option{WithPreID("beta")}, errHas: "set BUMP=prerelease"},
 		{name: "preID with minor", opts: []Option{WithBump(Minor), WithPreID("beta")}, errHas: "without a prerelease bump"},
 		{name: "bad preID", opts: []Option{WithBump(Prerelease), WithPreID("b@d")}, errHas: "not valid semver"},

@@ -99,12 +99,10 @@ func git(ctx context.Context, dir string, stdin io.Reader, args ...string) ([]by
 // prefix followed by a semantic version, highest version first. Tags that
 // carry the prefix but no valid version (v1.2, vnext) are skipped rather than
 // reported, since repositories often hold such tags for other reasons. An
-// empty prefix means DefaultPrefix. Tags with equal precedence (1.2.3 and
-// 1.2.3+build) are ordered by name so the result is deterministic.
+// empty prefix means plain tags such as 1.2.3. Tags with equal precedence
+// (1.2.3 and 1.2.3+build) are ordered by name so the result is
+// deterministic.
 func Tags(ctx context.Context, dir, prefix string) ([]Tag, error) {
-	if prefix == "" {
-		prefix = DefaultPrefix
-	}
 	out, err := git(ctx, dir, nil, "for-each-ref",
 		"--format=%(refname)%00%(objecttype)%00%(objectname)%00%(*objecttype)%00%(*objectname)",
 		"refs/tags/")
@@ -149,6 +147,30 @@ func Tags(ctx context.Context, dir, prefix string) ([]Tag, error) {
 		return cmp.Compare(a.Name, b.Name)
 	})
 	return tags, nil
+}
+
+// DiscoverPrefix finds the tag scheme a repository uses: the prefix ("v",
+// or "" for plain tags such as 3.2.1) of its most recently created tag
+// that is a semantic version with one of those two prefixes. A repository
+// that switched schemes is read by the scheme it uses now. from names the
+// tag that decided; with no such tag the prefix is DefaultPrefix and from
+// is "".
+func DiscoverPrefix(ctx context.Context, dir string) (prefix, from string, err error) {
+	out, err := git(ctx, dir, nil, "for-each-ref", "--sort=-creatordate", "--format=%(refname:strip=2)", "refs/tags/")
+	if err != nil {
+		return "", "", fmt.Errorf("list tags in %s: %w", dir, err)
+	}
+	for name := range strings.SplitSeq(strings.TrimSpace(string(out)), "\n") {
+		if _, err := semver.StrictNewVersion(name); err == nil {
+			return "", name, nil
+		}
+		if rest, ok := strings.CutPrefix(name, DefaultPrefix); ok {
+			if _, err := semver.StrictNewVersion(rest); err == nil {
+				return DefaultPrefix, name, nil
+			}
+		}
+	}
+	return DefaultPrefix, "", nil
 }
 
 // LatestTag returns the release tag with the highest version, or nil when the

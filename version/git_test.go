@@ -42,7 +42,7 @@ func TestTags(t *testing.T) {
 		want   []row
 	}{
 		{
-			name: "default prefix", prefix: "",
+			name: "default prefix", prefix: DefaultPrefix,
 			want: []row{
 				{"v0.2.1", "0.2.1", c2},
 				{"v0.2.0", "0.2.0", c2},
@@ -55,6 +55,7 @@ func TestTags(t *testing.T) {
 			want: []row{{"svc/v3.0.0", "3.0.0", c2}, {"svc/v2.5.0", "2.5.0", c1}},
 		},
 		{name: "no match", prefix: "api/v", want: nil},
+		{name: "plain tags: none here", prefix: "", want: nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -180,3 +180,33 @@ func TestPlanMonorepo(t *testing.T) {
 		t.Errorf("Plan(svc, no paths) = %v, %v, want 1.1.0", d.Next, err)
 	}
 }
+
+// TestPlainTags is a repository whose old releases were tagged v1.x and
+// whose newer ones are plain 3.x: the scheme in use now is found, and the
+// plan continues from the plain tags instead of an ancient v-tag.
+func TestPlainTags(t *testing.T) {
+	r := newRepo(t)
+	if p, from, err := DiscoverPrefix(t.Context(), r.dir); err != nil || p != DefaultPrefix || from != "" {
+		t.Errorf("DiscoverPrefix(no tags) = %q, %q, %v; want the default", p, from, err)
+	}
+	r.write("VERSION", "1.0.0\n")
+	r.git("add", "VERSION")
+	r.git("commit", "-q", "-m", "chore: start")
+	r.gitEnv([]string{"GIT_COMMITTER_DATE=2019-01-01T00:00:00Z"}, "tag", "-a", "-m", "old", "v1.9.0")
+	r.write("VERSION", "3.2.1\n")
+	r.git("commit", "-q", "-am", "chore: 3.2.1")
+	r.gitEnv([]string{"GIT_COMMITTER_DATE=2024-01-01T00:00:00Z"}, "tag", "-a", "-m", "new", "3.2.1")
+	r.git("tag", "not-a-version")
+	r.commit("main.go", "fix: a bug")
+	p, from, err := DiscoverPrefix(t.Context(), r.dir)
+	if err != nil || p != "" || from != "3.2.1" {
+		t.Fatalf("DiscoverPrefix(mixed) = %q, %q, %v; want plain tags, from 3.2.1", p, from, err)
+	}
+	d, err := Plan(t.Context(), r.dir, WithPrefix(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Tag != "3.2.2" || d.PreviousTag != "3.2.1" || len(d.Commits) != 1 {
+		t.Errorf("Plan(plain) = tag %s after %s with %d commits, want 3.2.2 after 3.2.1 with 1", d.Tag, d.PreviousTag, len(d.Commits))
+	}
+}
