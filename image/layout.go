@@ -67,9 +67,11 @@ func WriteLayout(ctx context.Context, dir string, r *Result, refName string) err
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("write image layout %s: %w", dir, err)
 	}
-	// MkdirTemp creates 0700; a layout is meant to be shared with tools
-	// such as skopeo that may run as another user.
-	if err := os.Chmod(tmp, 0o755); err != nil {
+	// MkdirTemp creates 0700 and go-containerregistry writes files with
+	// modes of its own (0755 metadata, 0600 blobs); a layout is meant to be
+	// shared with tools such as skopeo that may run as another user, so
+	// directories are 0755 and files 0644 throughout.
+	if err := normalizeModes(tmp); err != nil {
 		return fmt.Errorf("write image layout %s: %w", dir, err)
 	}
 	if err := replaceDir(tmp, dir); err != nil {
@@ -77,6 +79,20 @@ func WriteLayout(ctx context.Context, dir string, r *Result, refName string) err
 	}
 	done = true
 	return nil
+}
+
+// normalizeModes makes every directory under root 0755 and every file 0644.
+func normalizeModes(root string) error {
+	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		mode := fs.FileMode(0o644)
+		if d.IsDir() {
+			mode = 0o755
+		}
+		return os.Chmod(p, mode)
+	})
 }
 
 // replaceDir moves src to dst, removing an older dst. A directory cannot be

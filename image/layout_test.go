@@ -2,6 +2,7 @@ package image
 
 import (
 	"encoding/json"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -65,6 +66,21 @@ func TestWriteLayoutRoundTrip(t *testing.T) {
 	if got, want := blobNames(t, dir), wantBlobs(t, first); strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("blobs = %v, want %v", got, want)
 	}
+	// Shared with tools running as other users: 0755 directories, 0644 files.
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			t.Fatal(err)
+		}
+		fi, _ := d.Info()
+		want := fs.FileMode(0o644)
+		if d.IsDir() {
+			want = 0o755
+		}
+		if fi.Mode().Perm() != want {
+			t.Errorf("%s has mode %v, want %v", p, fi.Mode().Perm(), want)
+		}
+		return nil
+	})
 	raw, err := os.ReadFile(filepath.Join(dir, "index.json"))
 	if err != nil {
 		t.Fatal(err)

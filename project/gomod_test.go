@@ -92,3 +92,21 @@ func TestStaticDirs(t *testing.T) {
 		t.Errorf("StaticDirs(empty module) = %+v, %v", got, err)
 	}
 }
+
+func TestLicense(t *testing.T) {
+	for _, tt := range []struct {
+		name, file, text, want string
+	}{
+		{"apache", "LICENSE", "                                 Apache License\n                           Version 2.0, January 2004\n", "Apache-2.0"},
+		{"mit", "LICENSE.md", "MIT License\n\nPermission is hereby granted, free of charge, to any person", "MIT"},
+		{"bsd3", "LICENSE", "Redistribution and use in source and binary forms, with or without\nmodification ... Neither the name of", "BSD-3-Clause"},
+		{"unknown", "LICENSE", "All rights reserved.", ""},
+		{"none", "README.md", "hello", ""},
+	} {
+		dir := t.TempDir()
+		writeTree(t, dir, map[string]string{tt.file: tt.text})
+		if got := License(dir); got != tt.want {
+			t.Errorf("License(%s) = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}

@@ -219,7 +219,7 @@ func packRoot(t testing.TB) (string, []artifact.Artifact) {
 		copyFile(t, filepath.Join(bins, rel), filepath.Join(root, rel))
 		arts = append(arts, artifact.Artifact{Type: artifact.Binary, Name: "svc", Path: filepath.ToSlash(rel), Platform: p.String()})
 	}
-	for name, content := range map[string]string{"README.md": "# svc\n", "LICENSE": "MIT\n", "main.go": "package main\n"} {
+	for name, content := range map[string]string{"README.md": "# svc\n", "LICENSE": "MIT License\n\nPermission is hereby granted, free of charge, to any person...\n", "main.go": "package main\n"} {
 		if err := os.WriteFile(filepath.Join(root, name), []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}

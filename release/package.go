@@ -23,6 +23,7 @@ import (
 	"github.com/hoistdev/hoist/checksum"
 	"github.com/hoistdev/hoist/internal/atomicfile"
 	"github.com/hoistdev/hoist/platform"
+	"github.com/hoistdev/hoist/project"
 	"github.com/hoistdev/hoist/sbom"
 )
 
@@ -31,7 +32,7 @@ const ChecksumsFile = "checksums.txt"
 
 // packageFormat changes whenever the bytes Package writes for the same
 // inputs change, so an upgraded hoist does not trust an older record.
-const packageFormat = 1
+const packageFormat = 2
 
 // recordPath is where Package keeps its skip record, relative to dist.
 const recordPath = ".hoist/package.json"
@@ -526,6 +527,7 @@ func writePackages(ctx context.Context, o *PackageOptions, inputs []packInput, u
 			},
 		})
 	}
+	license := project.License(o.Root)
 	for _, u := range units {
 		for _, bi := range u.binaries {
 			b := inputs[bi]
@@ -536,7 +538,7 @@ func writePackages(ctx context.Context, o *PackageOptions, inputs []packInput, u
 					Extra: map[string]string{"binary": b.Name}},
 				abs: dst,
 				run: func(ctx context.Context) error {
-					return sbom.Write(ctx, src, dst, sbom.WithCreated(o.ModTime), sbom.WithVersion(o.Version), sbom.WithName(b.Name))
+					return sbom.Write(ctx, src, dst, sbom.WithCreated(o.ModTime), sbom.WithVersion(o.Version), sbom.WithName(b.Name), sbom.WithLicense(license))
 				},
 			})
 		}

@@ -174,6 +174,11 @@ func TestPackage(t *testing.T) {
 	if got, want := doc.CreationInfo.Created, commitTime.Format(time.RFC3339); got != want {
 		t.Errorf("SBOM Created = %q, want the commit time %q", got, want)
 	}
+	// The project's LICENSE is declared on the binary; dependencies keep
+	// NOASSERTION, since nothing here knows theirs.
+	if got := doc.Packages[0].PackageLicenseDeclared; got != "MIT" {
+		t.Errorf("SBOM binary license = %q, want MIT from the LICENSE file", got)
+	}
 	if !strings.Contains(log.String(), "wrote svc_1.2.3_linux_amd64.tar.gz") {
 		t.Errorf("log = %q, want a line per written file", log.String())
 	}

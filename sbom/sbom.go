@@ -35,6 +35,15 @@ type options struct {
 	name          string
 	version       string
 	namespaceBase string
+	license       string
+}
+
+// WithLicense declares the SPDX license expression (such as "Apache-2.0")
+// of the project the binary is built from, on the binary and on its main
+// module. The default is NOASSERTION: dependencies always keep it, since a
+// binary's build information says nothing about their licenses.
+func WithLicense(expr string) Option {
+	return func(o *options) { o.license = expr }
 }
 
 // WithCreated sets the document's creation time. Releases pass the commit
@@ -208,7 +217,7 @@ func fromBuildInfo(bi *debug.BuildInfo, fileName, sha256 string, o options) *v2_
 			AnnotationComment:        "go build setting: " + s.Key + "=" + s.Value,
 		})
 	}
-	doc.Packages = append(doc.Packages, describe(bin))
+	doc.Packages = append(doc.Packages, declare(describe(bin), o.license))
 	doc.Relationships = append(doc.Relationships, relate("DOCUMENT", common.TypeRelationshipDescribe, bin.PackageSPDXIdentifier))
 
 	// Go records the modules linked into the binary but not who requires
@@ -221,7 +230,7 @@ func fromBuildInfo(bi *debug.BuildInfo, fileName, sha256 string, o options) *v2_
 		}
 		main := modulePackage(ids.next("Module-"+bi.Main.Path), bi.Main.Path, bi.Main.Path, mainVersion, bi.Main.Sum, "")
 		main.PrimaryPackagePurpose = "SOURCE"
-		doc.Packages = append(doc.Packages, main)
+		doc.Packages = append(doc.Packages, declare(main, o.license))
 		doc.Relationships = append(doc.Relationships, relate(bin.PackageSPDXIdentifier, common.TypeRelationshipGeneratedFrom, main.PackageSPDXIdentifier))
 		root = main.PackageSPDXIdentifier
 	}
@@ -288,6 +297,14 @@ func modulePackage(id common.ElementID, name, purlPath, version, sum, note strin
 	}
 	p.PackageComment = strings.Join(comment, " ")
 	return describe(p)
+}
+
+// declare sets the declared license, when one is known.
+func declare(p *v2_3.Package, license string) *v2_3.Package {
+	if license != "" {
+		p.PackageLicenseDeclared = license
+	}
+	return p
 }
 
 // describe fills the fields every package states the same way, since
