@@ -10,14 +10,16 @@ import (
 
 // Push pushes the image to every configured registry, or the embedded one.
 //
-// The index, its manifests and blobs go by digest; tags (the version, plus
-// MAJOR.MINOR and latest when configured) move only after everything is
-// there. Only missing blobs are uploaded. Run alone in a CI job it uses
-// dist/image and dist/artifacts.json from an earlier image:build instead of
-// rebuilding when the binaries are not there. With no registry configured it pushes to hoist's embedded
-// registry and verifies the push by pulling it back.
+// The index, its manifests and blobs go by digest; the version tag moves
+// only after everything is there, and never away from a released image: a
+// commit past the release is pushed as a snapshot version. Only missing
+// blobs are uploaded. Run alone in a CI job it uses dist/image and
+// dist/artifacts.json from an earlier image:build instead of rebuilding
+// when the binaries are not there. With no registry configured it pushes
+// to hoist's embedded registry and verifies the push by pulling it back.
 // Env: REGISTRY (comma-separated repository prefixes, e.g. ghcr.io/acme),
-// HOIST_INSECURE_REGISTRIES.
+// HOIST_INSECURE_REGISTRIES, HOIST_FLOATING_TAGS=1 (also move latest and
+// MAJOR.MINOR), HOIST_FORCE=1, HOIST_REGISTRY_DATA, HOIST_REGISTRY_COMMAND.
 func (Image) Push(ctx context.Context) error {
 	s, err := session.Load()
 	if err != nil {

@@ -22,8 +22,9 @@ type Registry mg.Namespace
 // out of the magefile binary. Images pushed by image:push or release with
 // no registry configured are served from the same data directory, so
 // `docker pull localhost:5000/<name>:<version>` works afterwards.
-// Env: HOIST_REGISTRY_ADDR (default localhost:5000), HOIST_REGISTRY_DATA
-// (default $XDG_DATA_HOME/hoist/registry or ~/.local/share/hoist/registry).
+// With -v it logs every request. Env: HOIST_REGISTRY_ADDR (default
+// localhost:5000), HOIST_REGISTRY_DATA (default $XDG_DATA_HOME/hoist/registry
+// or ~/.local/share/hoist/registry), HOIST_REGISTRY_COMMAND.
 func (Registry) Serve(ctx context.Context) error {
 	s, err := session.Load()
 	if err != nil {
@@ -34,7 +35,12 @@ func (Registry) Serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	opts := []registry.Option{registry.WithAddr(addr), registry.WithDataDir(data), registry.WithDir(s.RegistryDir()), registry.WithLogWriter(os.Stderr)}
+	opts := []registry.Option{registry.WithAddr(addr), registry.WithDataDir(data), registry.WithDir(s.RegistryDir()),
+		registry.WithWaitNote(func(n int) { s.Logf("registry:serve", "waiting for %d run(s) still pushing before stopping", n) })}
+	// The access log, a line per request, only with mage -v.
+	if mg.Verbose() {
+		opts = append(opts, registry.WithLogWriter(os.Stderr))
+	}
 	if len(s.Cfg.Publish.EmbeddedCommand) > 0 {
 		opts = append(opts, registry.WithCommand(s.Cfg.Publish.EmbeddedCommand...))
 	}

@@ -18,6 +18,8 @@ type Release mg.Namespace
 //
 // Binaries, archives, SBOMs, checksums, CHANGELOG.md, the image (pushed to
 // the embedded registry only) and dist/release.json. The tree may be dirty.
+// Env: HOIST_SNAPSHOT_CHECKS=1 (also run tidy, vet and test), PLATFORMS,
+// HOIST_FORCE=1, HOIST_REGISTRY_DATA, HOIST_REGISTRY_COMMAND.
 func (Release) Snapshot(ctx context.Context) error {
 	s, err := session.Load()
 	if err != nil {
@@ -30,9 +32,11 @@ func (Release) Snapshot(ctx context.Context) error {
 
 // Plan prints what release would do, without side effects; JSON=1 prints JSON.
 //
-// The version and tag and why, every artifact, the image references and
-// platforms, and which steps would run or be skipped. SNAPSHOT=1 plans
-// release:snapshot instead; BUMP forces a level as it does for release.
+// The same stages as the run, asked what they would do: the version, the
+// tag scheme and the commit the binaries will carry, every artifact, the
+// image references, which stages run or are skipped and why, and
+// preflight's refusals (then it exits 1). SNAPSHOT=1 plans release:snapshot
+// instead; BUMP forces a level as it does for release; JSON=1.
 func (Release) Plan(ctx context.Context) error {
 	s, err := session.Load()
 	if err != nil {
