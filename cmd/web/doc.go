@@ -14,13 +14,18 @@
 //
 // Usage:
 //
-//	web [-addr host:port] [-shutdown-timeout 10s]
+//	web [-addr host:port] [-drain-delay 0s] [-shutdown-timeout 10s]
 //	web -healthcheck [-addr host:port]
 //	web -version
 //
 // The listen address comes from -addr, else $ADDR, else ":"+$PORT, else
 // ":8080". -healthcheck resolves the address the same way, so a container
 // HEALTHCHECK that runs "web -healthcheck" probes the server it runs beside.
+//
+// On SIGTERM or SIGINT /readyz turns 503 at once; with -drain-delay (or
+// $DRAIN_DELAY) the server goes on serving for that long, so a load
+// balancer that watches /readyz stops sending before the listener closes,
+// then it waits up to -shutdown-timeout for in-flight requests.
 //
 // version, commit and date are meant to be set at link time, for example
 //

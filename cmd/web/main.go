@@ -51,6 +51,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.SetOutput(stderr)
 	addrFlag := fs.String("addr", "", `listen address as host:port (default $ADDR, else ":"+$PORT, else "`+defaultAddr+`")`)
 	shutdownTimeout := fs.Duration("shutdown-timeout", defaultShutdownTimeout, "how long to wait for in-flight requests after SIGTERM")
+	drainDelay := fs.Duration("drain-delay", 0, "how long to keep serving after SIGTERM with /readyz at 503, so a load balancer stops sending first (default $DRAIN_DELAY, else 0)")
 	healthcheck := fs.Bool("healthcheck", false, "probe /healthz of the server at the listen address and exit 0 if healthy, 1 if not")
 	showVersion := fs.Bool("version", false, "print version information and exit")
 	if err := fs.Parse(args); err != nil {
@@ -61,6 +62,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "web: unexpected argument %q: web takes flags only, see web -h\n", fs.Arg(0))
+		return 2
+	}
+	if v := getenv("DRAIN_DELAY"); v != "" && !flagSet(fs, "drain-delay") {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			fmt.Fprintf(stderr, "web: DRAIN_DELAY=%q: give a duration such as 5s\n", v)
+			return 2
+		}
+		*drainDelay = d
+	}
+	if *drainDelay < 0 {
+		fmt.Fprintf(stderr, "web: -drain-delay must not be negative, got %s\n", *drainDelay)
 		return 2
 	}
 	if *shutdownTimeout <= 0 {
@@ -95,7 +108,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		"version", info.Version, "commit", info.Commit, "date", info.Date, "go", info.Go)
 
 	var ready atomic.Bool
-	if err := serve(ctx, ln, newHandler(info, &ready, logger), &ready, logger, *shutdownTimeout); err != nil {
+	if err := serve(ctx, ln, newHandler(info, &ready, logger), &ready, logger, *drainDelay, *shutdownTimeout); err != nil {
 		logger.Error("stopped with error", "err", err)
 		return 1
 	}
@@ -184,4 +197,11 @@ func currentBuild() buildInfo {
 // String is the one-line form printed by -version.
 func (b buildInfo) String() string {
 	return fmt.Sprintf("web %s (commit %s, built %s, %s %s/%s)", b.Version, b.Commit, b.Date, b.Go, b.OS, b.Arch)
+}
+
+// flagSet reports whether the command line gave the flag name.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

@@ -86,6 +86,7 @@ func TestRunUsageErrors(t *testing.T) {
 	tests := []struct {
 		name       string
 		args       []string
+		env        map[string]string
 		wantCode   int
 		wantStderr string
 	}{
@@ -93,11 +94,13 @@ func TestRunUsageErrors(t *testing.T) {
 		{name: "unknown flag", args: []string{"-bogus"}, wantCode: 2, wantStderr: "flag provided but not defined"},
 		{name: "positional argument", args: []string{"serve"}, wantCode: 2, wantStderr: `unexpected argument "serve"`},
 		{name: "zero shutdown timeout", args: []string{"-shutdown-timeout", "0s"}, wantCode: 2, wantStderr: "must be positive"},
+		{name: "negative drain delay", args: []string{"-drain-delay", "-1s"}, wantCode: 2, wantStderr: "must not be negative"},
+		{name: "bad DRAIN_DELAY", env: map[string]string{"DRAIN_DELAY": "soon"}, wantCode: 2, wantStderr: `DRAIN_DELAY="soon"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			code := run(t.Context(), tt.args, env(nil), &stdout, &stderr)
+			code := run(t.Context(), tt.args, env(tt.env), &stdout, &stderr)
 			if code != tt.wantCode || !strings.Contains(stderr.String(), tt.wantStderr) {
 				t.Errorf("run(%q) = %d, stderr %q, want %d, stderr containing %q", tt.args, code, stderr.String(), tt.wantCode, tt.wantStderr)
 			}
@@ -113,7 +116,7 @@ func startServer(t *testing.T) string {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() {
-		done <- serve(ctx, ln, newHandler(testInfo, ready, discardLogger()), ready, discardLogger(), 5*time.Second)
+		done <- serve(ctx, ln, newHandler(testInfo, ready, discardLogger()), ready, discardLogger(), 0, 5*time.Second)
 	}()
 	t.Cleanup(func() {
 		cancel()

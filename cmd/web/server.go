@@ -93,9 +93,11 @@ func newServer(h http.Handler, logger *slog.Logger) *http.Server {
 }
 
 // serve answers HTTP on ln until ctx is cancelled, then marks the service
-// not ready, stops accepting and waits up to drain for in-flight requests.
-// It returns nil only after a complete drain.
-func serve(ctx context.Context, ln net.Listener, h http.Handler, ready *atomic.Bool, logger *slog.Logger, drain time.Duration) error {
+// not ready, keeps serving for delay so that a load balancer watching
+// /readyz stops sending new requests first, stops accepting and waits up
+// to drain for in-flight requests. It returns nil only after a complete
+// drain.
+func serve(ctx context.Context, ln net.Listener, h http.Handler, ready *atomic.Bool, logger *slog.Logger, delay, drain time.Duration) error {
 	srv := newServer(h, logger)
 	errc := make(chan error, 1)
 	ready.Store(true)
@@ -109,6 +111,10 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, ready *atomic.B
 	}
 
 	ready.Store(false)
+	if delay > 0 {
+		logger.Info("draining: /readyz answers 503 while new requests are still served", "cause", context.Cause(ctx).Error(), "delay", delay.String())
+		time.Sleep(delay)
+	}
 	logger.Info("shutting down", "cause", context.Cause(ctx).Error(), "timeout", drain.String())
 	// The parent is already cancelled; the drain needs its own deadline.
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drain)

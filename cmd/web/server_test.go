@@ -304,7 +304,7 @@ func TestServeDrainsInFlightRequest(t *testing.T) {
 
 	ctx, cancel := context.WithCancelCause(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, ln, slowRoute(h, entered, release), &ready, logger, 10*time.Second) }()
+	go func() { done <- serve(ctx, ln, slowRoute(h, entered, release), &ready, logger, 0, 10*time.Second) }()
 
 	if r := <-get(t.Context(), "http://"+addr+"/readyz"); r.err != nil || r.code != http.StatusOK {
 		t.Fatalf("GET /readyz before shutdown = %d, %v, want 200", r.code, r.err)
@@ -337,6 +337,50 @@ func TestServeDrainsInFlightRequest(t *testing.T) {
 	}
 }
 
+// TestServeDrainDelay starts requests during the drain delay: /readyz
+// already says 503 so a load balancer stops sending, but requests that
+// still arrive are served, and only after the delay does the listener
+// close.
+func TestServeDrainDelay(t *testing.T) {
+	var ready atomic.Bool
+	h := newHandler(testInfo, &ready, discardLogger())
+	ln := listenLocal(t)
+	addr := ln.Addr().String()
+	ctx, cancel := context.WithCancelCause(t.Context())
+	done := make(chan error, 1)
+	const delay = 600 * time.Millisecond
+	go func() { done <- serve(ctx, ln, h, &ready, discardLogger(), delay, 5*time.Second) }()
+	if r := <-get(t.Context(), "http://"+addr+"/readyz"); r.code != http.StatusOK {
+		t.Fatalf("GET /readyz before shutdown = %d, %v", r.code, r.err)
+	}
+	start := time.Now()
+	cancel(errors.New("SIGTERM"))
+	waitFor(t, "readiness to drop", func() bool {
+		r := <-get(t.Context(), "http://"+addr+"/readyz")
+		return r.code == http.StatusServiceUnavailable
+	})
+	// A request that starts during the delay is served, not refused.
+	if r := <-get(t.Context(), "http://"+addr+"/healthz"); r.err != nil || r.code != http.StatusOK {
+		t.Errorf("GET /healthz during the drain delay = %d, %v, want 200", r.code, r.err)
+	}
+	if time.Since(start) < delay {
+		select {
+		case err := <-done:
+			t.Fatalf("serve() returned %v before the drain delay was over", err)
+		default:
+		}
+	}
+	if err := <-done; err != nil {
+		t.Errorf("serve() = %v", err)
+	}
+	if took := time.Since(start); took < delay {
+		t.Errorf("serve() stopped after %v, before the %v delay", took, delay)
+	}
+	if !refused(addr) {
+		t.Error("the listener still accepts after serve returned")
+	}
+}
+
 func TestServeDrainTimeout(t *testing.T) {
 	var ready atomic.Bool
 	entered, release := make(chan struct{}), make(chan struct{})
@@ -346,7 +390,7 @@ func TestServeDrainTimeout(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, ln, h, &ready, discardLogger(), 50*time.Millisecond) }()
+	go func() { done <- serve(ctx, ln, h, &ready, discardLogger(), 0, 50*time.Millisecond) }()
 	inflight := get(t.Context(), "http://"+ln.Addr().String()+"/slow")
 	<-entered
 	cancel()
@@ -367,7 +411,7 @@ func TestServeListenerFailure(t *testing.T) {
 	ln := listenLocal(t)
 	ln.Close()
 	var ready atomic.Bool
-	err := serve(t.Context(), ln, http.NotFoundHandler(), &ready, discardLogger(), time.Second)
+	err := serve(t.Context(), ln, http.NotFoundHandler(), &ready, discardLogger(), 0, time.Second)
 	if !errors.Is(err, net.ErrClosed) {
 		t.Errorf("serve(closed listener) = %v, want net.ErrClosed", err)
 	}
