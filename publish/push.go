@@ -398,7 +398,7 @@ func pushOne(ctx context.Context, o *options, p *plan, t target, mountFrom *name
 	defer func() {
 		res.Duration = time.Since(start)
 		if res.Err != nil {
-			res.Err = fmt.Errorf("push to %s: %w", t.dest.Repository, explain(res.Err, t.repo))
+			res.Err = redact(fmt.Errorf("push to %s: %w", t.dest.Repository, explain(res.Err, t.repo)))
 		}
 	}()
 	repoName := t.repo.Name()

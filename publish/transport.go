@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -277,4 +278,37 @@ func retriedBelow(err error) bool {
 		return ue.Op != "Patch"
 	}
 	return false
+}
+
+// urlInText finds URLs in error messages.
+var urlInText = regexp.MustCompile(`https?://[^\s"']+`)
+
+// redactedError shows err with every URL in its text redacted as the debug
+// log redacts them: an upload URL carries session state, and a signed
+// redirect its signature, neither of which belongs in a CI log. errors.Is
+// and errors.As still see err.
+type redactedError struct{ err error }
+
+func (e *redactedError) Error() string {
+	return urlInText.ReplaceAllStringFunc(e.err.Error(), func(raw string) string {
+		u, err := url.Parse(raw)
+		if err != nil {
+			return "(url)"
+		}
+		return redactURL(u)
+	})
+}
+
+func (e *redactedError) Unwrap() error { return e.err }
+
+// redact wraps err so that its text shows no URL secrets.
+func redact(err error) error {
+	if err == nil {
+		return nil
+	}
+	var already *redactedError
+	if errors.As(err, &already) {
+		return err
+	}
+	return &redactedError{err}
 }

@@ -359,3 +359,14 @@ func imageDigest(t *testing.T, idx interface {
 	}
 	return m.Manifests[0].Digest.String()
 }
+
+func TestRedactedError(t *testing.T) {
+	inner := fmt.Errorf("upload: %w", &url.Error{Op: "Patch", URL: "http://r.example/v2/web/blobs/uploads/1?_state=SECRET&digest=sha256:ab", Err: io.EOF})
+	err := redact(inner)
+	if strings.Contains(err.Error(), "SECRET") || !strings.Contains(err.Error(), "_state=REDACTED") || !strings.Contains(err.Error(), "digest=sha256") {
+		t.Errorf("redact() = %q, want the session state hidden and the digest kept", err)
+	}
+	if !errors.Is(err, io.EOF) || redact(err) != err || redact(nil) != nil {
+		t.Errorf("redact() loses the cause or wraps twice")
+	}
+}

@@ -366,8 +366,7 @@ func (w *Workspace) pushIndex(ctx context.Context, target string, st Stamp, repo
 	res, err := publish.Push(ctx, idx, dests, w.publishOptions(target)...)
 	for _, r := range res {
 		if r.Err != nil {
-			w.Logf(target, "%s: failed: %v", r.Repository, r.Err)
-			continue
+			continue // the error returned below names each failure
 		}
 		p.digest = r.Digest.String()
 		w.Logf(target, "%s: %d blobs uploaded (%s), %d already there", r.Repository, r.BlobsUploaded, humanBytes(r.BytesUploaded), r.BlobsSkipped)
