@@ -174,7 +174,7 @@ func (w *Workspace) Release(ctx context.Context, m Mode, gates Gates) error {
 
 // run carries out stages in order from st's resume point.
 func (w *Workspace) run(ctx context.Context, st *State, stages []Stage) (err error) {
-	defer st.push.stop(ctx)
+	defer func() { st.push.stop(ctx) }() // st.push is set by the push stage, later
 	var ran []Stage
 	defer func() {
 		if err == nil || errors.Is(err, errAbandon) {

@@ -332,6 +332,13 @@ func TestReleaseRollsBack(t *testing.T) {
 		t.Fatalf("first release: %v\n%s", err, out)
 	}
 	first := rl.manifest()
+	// The release stopped the registry it started and gave its lease back.
+	if _, _, running := registry.Running(t.Context(), data); running {
+		t.Error("the embedded registry still runs after the release")
+	}
+	if leases, _ := filepath.Glob(filepath.Join(data, "leases", "*.lock")); len(leases) != 0 {
+		t.Errorf("the release left leases behind: %v", leases)
+	}
 	if st := r.state(); !strings.Contains(st.Tags, "refs/tags/v1.4.0 ") || !registry.Holds(data, "svc", "1.4.0", first.Images[0].Digest) {
 		t.Fatalf("first release: tags %q, want v1.4.0 in git and the registry", st.Tags)
 	}
