@@ -15,15 +15,21 @@
 // the magefile's generated main would take a second SIGINT as "exit now",
 // cutting a rollback short. The exit status still names the signal this
 // process received first: 130 for SIGINT, 143 for SIGTERM.
+//
+// mage's -h knows target names only; here -h also takes an alias the
+// magefile declares (`go tool mage -h test` shows go:test's help).
 package main
 
 import (
 	"os"
 	"os/signal"
+	"strings"
 	"sync/atomic"
 	"syscall"
 
 	"github.com/magefile/mage/mage"
+
+	"github.com/hoistdev/hoist/internal/launch"
 )
 
 func main() {
@@ -36,7 +42,50 @@ func main() {
 			forward(syscall.SIGTERM)
 		}
 	}()
+	os.Args = append(os.Args[:1], helpAlias(os.Args[1:])...)
 	os.Exit(exitCode(mage.Main(), first.Load()))
+}
+
+// valueFlags are mage's flags that take a value.
+var valueFlags = map[string]bool{"d": true, "w": true, "t": true, "gocmd": true, "goos": true, "goarch": true, "ldflags": true, "compile": true, "install": true}
+
+// helpAlias replaces an alias that follows -h with the target it names.
+// Other command lines come back as they are.
+func helpAlias(args []string) []string {
+	help, dir, at := false, ".", -1
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if !strings.HasPrefix(a, "-") {
+			at = i
+			break
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		switch {
+		case name == "h":
+			help = true
+		case valueFlags[name] && !hasValue && i+1 < len(args):
+			i++
+			if name == "d" {
+				dir = args[i]
+			}
+		case name == "d" && hasValue:
+			_, dir, _ = strings.Cut(a, "=")
+		}
+	}
+	if !help || at < 0 {
+		return args
+	}
+	p, err := launch.Find(dir)
+	if err != nil {
+		return args
+	}
+	aliases, err := launch.Aliases(p.Files)
+	if target, ok := aliases[strings.ToLower(args[at])]; err == nil && ok {
+		out := append([]string(nil), args...)
+		out[at] = target
+		return out
+	}
+	return args
 }
 
 // exitCode is the status to exit with: mage's, except that a run the

@@ -3,10 +3,47 @@ package main
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 )
+
+// TestHelpAlias checks that -h resolves the aliases of hoist's own
+// magefile, and through the real CLI that -h test prints go:test's help.
+func TestHelpAlias(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(root)
+	for _, tc := range []struct{ args, want []string }{
+		{[]string{"-h", "test"}, []string{"-h", "go:test"}},
+		{[]string{"-v", "-d", root, "-h", "BUILD"}, []string{"-v", "-d", root, "-h", "go:build"}},
+		{[]string{"-d=" + root, "-h", "go:vet"}, []string{"-d=" + root, "-h", "go:vet"}},
+		{[]string{"test"}, []string{"test"}},
+		{[]string{"-h"}, []string{"-h"}},
+	} {
+		if got := helpAlias(tc.args); !slices.Equal(got, tc.want) {
+			t.Errorf("helpAlias(%q) = %q, want %q", tc.args, got, tc.want)
+		}
+	}
+	if testing.Short() {
+		return
+	}
+	exe := filepath.Join(t.TempDir(), "mage")
+	if out, err := exec.Command("go", "build", "-o", exe, "./cmd/mage").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	cmd := exec.Command(exe, "-h", "test")
+	cmd.Dir, cmd.Env = root, append(os.Environ(), "MAGEFILE_CACHE="+t.TempDir(), "MAGEFILE_HASHFAST=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "go:test") || !strings.Contains(string(out), "COVERAGE_MIN") {
+		t.Errorf("mage -h test: %v\n%s", err, out)
+	}
+}
 
 func TestExitCode(t *testing.T) {
 	tests := []struct {
