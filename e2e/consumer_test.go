@@ -83,7 +83,7 @@ var (
 // magefilesModule returns the go.mod and go.sum of a magefiles module made
 // with the commands the guide gives, except that hoist comes from this
 // checkout through a replace directive.
-func magefilesModule(t *testing.T) ([]byte, []byte) {
+func magefilesModule(t testing.TB) ([]byte, []byte) {
 	t.Helper()
 	templateOnce.Do(func() {
 		templateMod, templateSum, templateErr = makeTemplate(t.Context(), filepath.Join(work, "template"))
@@ -142,7 +142,7 @@ func makeTemplate(ctx context.Context, dir string) ([]byte, []byte, error) {
 
 // consumer is one throwaway repository that imports hoist's targets.
 type consumer struct {
-	t    *testing.T
+	t    testing.TB
 	dir  string
 	data string   // the embedded registry's data directory
 	env  []string // the environment of every command
@@ -154,7 +154,7 @@ const gitDate = "2025-06-07T08:09:10Z"
 // newConsumer writes files (slash-separated paths) into a new repository,
 // adds the magefiles module unless files has no magefiles/ entry, tidies
 // it and commits everything.
-func newConsumer(t *testing.T, files map[string]string) *consumer {
+func newConsumer(t testing.TB, files map[string]string) *consumer {
 	t.Helper()
 	c := &consumer{t: t, dir: filepath.Join(t.TempDir(), "repo"), data: t.TempDir()}
 	c.env = consumerEnv(t.TempDir(), c.data)
@@ -191,7 +191,7 @@ func consumerEnv(cache, data string) []string {
 		"GIT_COMMITTER_NAME=Consumer", "GIT_COMMITTER_EMAIL=consumer@example.com", "GIT_COMMITTER_DATE="+gitDate)
 }
 
-func writeTree(t *testing.T, dir string, files map[string]string) {
+func writeTree(t testing.TB, dir string, files map[string]string) {
 	t.Helper()
 	for name, content := range files {
 		p := filepath.Join(dir, filepath.FromSlash(name))

@@ -148,7 +148,7 @@ type releaseManifest struct {
 	} `json:"stages"`
 }
 
-func readManifest(t *testing.T, file string) releaseManifest {
+func readManifest(t testing.TB, file string) releaseManifest {
 	t.Helper()
 	data, err := os.ReadFile(file)
 	if err != nil {

@@ -17,7 +17,7 @@ var (
 
 // launcher builds the hoist command from this checkout, as go install
 // would from a release.
-func launcher(t *testing.T) string {
+func launcher(t testing.TB) string {
 	t.Helper()
 	launcherOnce.Do(func() {
 		launcherExe = filepath.Join(work, "bin", "hoist")
