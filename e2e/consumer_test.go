@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -41,6 +42,42 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(work)
 	return m.Run()
+}
+
+var readCheckoutOnce sync.Once
+
+// readCheckout reads every Go source and module file of the checkout. The
+// tests drive hoist through child processes, which go test's result cache
+// does not watch; files a test opens it does (from inside m.Run only), so
+// reading them makes a change anywhere in hoist run the tests again
+// instead of replaying a cached pass. Every consumer calls it.
+func readCheckout(t testing.TB) {
+	readCheckoutOnce.Do(func() {
+		if err := walkCheckout(hoistRoot); err != nil {
+			t.Fatalf("read the checkout: %v", err)
+		}
+	})
+}
+
+func walkCheckout(root string) error {
+	return filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if d.IsDir() {
+			if path != root && (strings.HasPrefix(name, ".") || name == "dist" || name == "testdata") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if strings.HasSuffix(name, ".go") || name == "go.mod" || name == "go.sum" {
+			if _, err := os.ReadFile(path); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // zeroConfig is the magefile every shape uses: hoist's targets and the
@@ -156,6 +193,7 @@ const gitDate = "2025-06-07T08:09:10Z"
 // it and commits everything.
 func newConsumer(t testing.TB, files map[string]string) *consumer {
 	t.Helper()
+	readCheckout(t)
 	c := &consumer{t: t, dir: filepath.Join(t.TempDir(), "repo"), data: t.TempDir()}
 	c.env = consumerEnv(t.TempDir(), c.data)
 	writeTree(t, c.dir, files)

@@ -1,12 +1,19 @@
 package e2e
 
 import (
+	"bytes"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 )
 
 var (
@@ -96,4 +103,120 @@ func TestLauncher(t *testing.T) {
 	if st := c.run(".", "git", "status", "--porcelain", "--untracked-files=all"); strings.Contains(st, "mage_output") {
 		t.Errorf("the tree is dirty with mage's files:\n%s", st)
 	}
+}
+
+// TestInterruptDuringRegistryStart sends SIGINT to `hoist release:snapshot`
+// while the embedded registry is still starting. The registry command is a
+// script standing for the first `go tool hoist-registry` (a real compile
+// is over before a test could aim at it): it starts a grandchild and
+// writes into its GOTMPDIR, then never reports ready. The run must say why
+// it waits, stop at once when interrupted, say so in one error, and leave
+// no process and no temporary directory behind.
+func TestInterruptDuringRegistryStart(t *testing.T) {
+	c := newConsumer(t, map[string]string{
+		"go.mod":                "module example.com/acme/shop\n\ngo 1.26\n",
+		"VERSION":               "0.1.0\n",
+		".gitignore":            "/dist/\n",
+		"main.go":               stampMain,
+		"magefiles/magefile.go": zeroConfig,
+	})
+	c.mustHoist(".", nil, "-l") // the one-time compile, outside the timing
+	state, tmp := t.TempDir(), t.TempDir()
+	writeTree(t, state, map[string]string{"registry.sh": `#!/bin/sh
+sleep 300 &
+echo $! > "` + state + `/pid"
+mkdir -p "$GOTMPDIR/go-build1/b001"
+: > "` + state + `/ready"
+wait
+`})
+	if err := os.Chmod(filepath.Join(state, "registry.sh"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(t.Context(), launcher(t), "release:snapshot")
+	cmd.Dir = c.dir
+	cmd.Env = append(append([]string(nil), c.env...), "PLATFORMS="+hostPlatform(), "TMPDIR="+tmp,
+		"HOIST_REGISTRY_COMMAND="+filepath.Join(state, "registry.sh"))
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 2*time.Minute, func() bool { return strings.Contains(out.String(), "still starting the embedded registry") }, &out)
+	if _, err := os.Stat(filepath.Join(state, "ready")); err != nil {
+		t.Fatalf("the registry command never ran: %v\n%s", err, out.String())
+	}
+	start := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 130 {
+		t.Errorf("exit: %v, want status 130\n%s", err, out.String())
+	}
+	if d := time.Since(start); d > 4*time.Second {
+		t.Errorf("the run took %s to stop after SIGINT", d)
+	}
+	text := out.String()
+	t.Logf("output:\n%s", text)
+	if strings.Contains(text, "cleanup timeout exceeded") || strings.Count(text, "interrupted by") != 1 {
+		t.Errorf("want one interruption error and no mage cleanup timeout:\n%s", text)
+	}
+	data, _ := os.ReadFile(filepath.Join(state, "pid"))
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+	for i := 0; pid > 0 && processAlive(pid); i++ {
+		if i > 500 {
+			syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatalf("the registry command's child %d survived", pid)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("temporary directories left behind: %v", left)
+	}
+}
+
+// syncBuffer is a bytes.Buffer that a running command writes to while the
+// test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// waitFor polls cond until it holds or d passes.
+func waitFor(t *testing.T, d time.Duration, cond func() bool, out fmt.Stringer) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up after %s waiting; output so far:\n%s", d, out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// processAlive reports whether pid runs; a zombie waiting for init to
+// reap it does not count.
+func processAlive(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return runtime.GOOS != "linux"
+	}
+	_, rest, _ := strings.Cut(string(data), ") ")
+	return !strings.HasPrefix(rest, "Z")
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/hoistdev/hoist/artifact"
 	"github.com/hoistdev/hoist/internal/atomicfile"
+	"github.com/hoistdev/hoist/internal/proc"
 	"github.com/hoistdev/hoist/platform"
 	"github.com/hoistdev/hoist/project"
 )
@@ -373,7 +374,10 @@ func (o *options) goBuild(ctx context.Context, dir string, env, args []string) e
 	cmd.Env = append(os.Environ(), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
+	cleanup := proc.Contain(cmd)
+	err := cmd.Run()
+	cleanup()
+	if err != nil {
 		return fmt.Errorf("%s %s: %w\n%s", o.gobin, strings.Join(args, " "), err, strings.TrimSpace(out.String()))
 	}
 	return nil

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/hoistdev/hoist/internal/proc"
 )
 
 // Tidy runs `go mod tidy` in dir. With check set it changes nothing: it
@@ -29,7 +31,10 @@ func Tidy(ctx context.Context, dir string, check bool, w io.Writer) error {
 	cmd := exec.CommandContext(ctx, "go", "mod", "tidy", "-diff")
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = &diff, &diff
-	if err := cmd.Run(); err != nil {
+	cleanup := proc.Contain(cmd)
+	err := cmd.Run()
+	cleanup()
+	if err != nil {
 		if _, ok := err.(*exec.ExitError); ok && diff.Len() > 0 && strings.Contains(diff.String(), "@@") {
 			return fmt.Errorf("go.mod/go.sum are not tidy: run `go mod tidy` (or `go tool mage go:tidy`) and commit the result:\n%s", diff.String())
 		}
@@ -64,7 +69,10 @@ func run(ctx context.Context, dir string, w io.Writer, name string, args ...stri
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = w, w
-	if err := cmd.Run(); err != nil {
+	cleanup := proc.Contain(cmd)
+	err := cmd.Run()
+	cleanup()
+	if err != nil {
 		return fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
 	}
 	return nil
@@ -134,7 +142,10 @@ func Test(ctx context.Context, dir string, w io.Writer, opts TestOptions) (total
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), opts.Env...)
 	cmd.Stdout, cmd.Stderr = w, w
-	if err := cmd.Run(); err != nil {
+	cleanup := proc.Contain(cmd)
+	err = cmd.Run()
+	cleanup()
+	if err != nil {
 		return total, fmt.Errorf("go test failed (see its output above): %w", err)
 	}
 	f, err := os.Open(opts.Profile)

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,9 @@ type options struct {
 	stopGrace    time.Duration
 	logWriter    io.Writer
 	waitNote     func(int)
+	startCtx     context.Context
+	slowAfter    time.Duration
+	slowNote     func()
 }
 
 // ToolPackage is the import path of the hoist-registry command, the name a
@@ -28,6 +32,24 @@ const ToolPackage = "github.com/hoistdev/hoist/cmd/hoist-registry"
 // defaultCommand runs hoist-registry through the module's tool directive, so
 // the registry is built from the version pinned in go.mod and cached by go.
 func defaultCommand() []string { return []string{"go", "tool", "hoist-registry"} }
+
+// WithStartContext bounds the wait for readiness with a second context,
+// besides Start's own: when it ends first, the child is killed with
+// everything it started (a compile of the registry in progress included)
+// and Start returns its cause. Use it to keep the registry's lifetime
+// independent of an interruptible caller (Start(context.WithoutCancel(ctx)))
+// while an interruption still ends a slow start at once.
+func WithStartContext(ctx context.Context) Option {
+	return func(o *options) { o.startCtx = ctx }
+}
+
+// WithSlowStart calls note once if the registry has not reported ready
+// after d, while Start goes on waiting: the first `go tool hoist-registry`
+// compiles the registry, which takes a minute on a small machine, and a
+// caller can say so instead of sitting silent.
+func WithSlowStart(d time.Duration, note func()) Option {
+	return func(o *options) { o.slowAfter, o.slowNote = d, note }
+}
 
 // WithWaitNote is told how many other processes Stop waits for, whenever
 // that changes, while they hold leases on the data directory. Default: no

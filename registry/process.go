@@ -48,6 +48,7 @@ type Process struct {
 	dataDir string
 	grace   time.Duration
 	stderr  *tailBuffer
+	tmp     string // the go command's GOTMPDIR, removed when the child is gone
 
 	waitNote func(others int) // told while Stop waits for leases
 
@@ -85,34 +86,62 @@ func Start(ctx context.Context, opts ...Option) (*Process, error) {
 	if o.logWriter != nil {
 		cmd.Stderr = io.MultiWriter(p.stderr, o.logWriter)
 	}
+	// The go command behind `go tool` compiles the registry on first use
+	// and leaves its work directory behind when a signal stops it: give it
+	// a directory of its own, removed once the child is gone.
+	if os.Getenv("GOTMPDIR") == "" {
+		if tmp, err := os.MkdirTemp("", "hoist-registry-go-"); err == nil {
+			p.tmp = tmp
+			cmd.Env = append(os.Environ(), "GOTMPDIR="+tmp)
+		}
+	}
 	setProcessGroup(cmd)
 	cmd.Cancel = func() error { return terminate(cmd.Process) }
 	cmd.WaitDelay = o.stopGrace
 	p.cmd = cmd
 	argv := strings.Join(slices.Concat(o.command[:1], args), " ")
 	if err := cmd.Start(); err != nil {
+		p.removeTmp()
 		return nil, fmt.Errorf("start registry %q: %w%s", argv, err, p.hint(o))
 	}
 	go p.wait()
 
 	timer := time.NewTimer(o.startTimeout)
 	defer timer.Stop()
-	select {
-	case line := <-lines.c:
-		return p.ready(ctx, line)
-	case <-p.done:
+	var slow <-chan time.Time
+	if o.slowNote != nil {
+		st := time.NewTimer(o.slowAfter)
+		defer st.Stop()
+		slow = st.C
+	}
+	var abandon <-chan struct{}
+	if o.startCtx != nil {
+		abandon = o.startCtx.Done()
+	}
+	for {
 		select {
 		case line := <-lines.c:
 			return p.ready(ctx, line)
-		default:
+		case <-p.done:
+			select {
+			case line := <-lines.c:
+				return p.ready(ctx, line)
+			default:
+			}
+			return nil, fmt.Errorf("registry %q exited before it was ready: %v%s%s", argv, p.waitErr, p.stderrSuffix(), p.hint(o))
+		case <-slow:
+			o.slowNote()
+		case <-timer.C:
+			stopErr := p.Stop(context.WithoutCancel(ctx))
+			return nil, errors.Join(fmt.Errorf("registry %q did not report ready within %s%s", argv, o.startTimeout, p.stderrSuffix()), stopErr)
+		case <-abandon:
+			p.kill()
+			<-p.done
+			return nil, fmt.Errorf("start registry: %w", context.Cause(o.startCtx))
+		case <-ctx.Done():
+			<-p.done // CommandContext already signalled it
+			return nil, fmt.Errorf("start registry: %w", context.Cause(ctx))
 		}
-		return nil, fmt.Errorf("registry %q exited before it was ready: %v%s%s", argv, p.waitErr, p.stderrSuffix(), p.hint(o))
-	case <-timer.C:
-		stopErr := p.Stop(context.WithoutCancel(ctx))
-		return nil, errors.Join(fmt.Errorf("registry %q did not report ready within %s%s", argv, o.startTimeout, p.stderrSuffix()), stopErr)
-	case <-ctx.Done():
-		<-p.done // CommandContext already signalled it
-		return nil, fmt.Errorf("start registry: %w", context.Cause(ctx))
 	}
 }
 
@@ -147,7 +176,15 @@ func (p *Process) wait() {
 	p.waitErr = p.cmd.Wait()
 	// A child of `go tool` can outlive it if go was killed; its group goes too.
 	killGroup(p.cmd.Process)
+	p.removeTmp()
 	close(p.done)
+}
+
+// removeTmp removes the go command's private temporary directory.
+func (p *Process) removeTmp() {
+	if p.tmp != "" {
+		_ = os.RemoveAll(p.tmp)
+	}
 }
 
 // hint names the usual fix when the default `go tool` command could not

@@ -142,6 +142,14 @@ func (e *Embedded) Stop(ctx context.Context) error {
 	return err
 }
 
+// slowRegistryStart is how long the embedded registry may take to start
+// before the run says why it waits.
+const slowRegistryStart = 2 * time.Second
+
+// SlowRegistryNote explains a slow start of the embedded registry.
+const SlowRegistryNote = "still starting the embedded registry: its first use compiles hoist-registry " +
+	"(go tool hoist-registry), once per hoist version; that takes about a minute on two cores"
+
 // StartEmbedded starts hoist's embedded registry on a free loopback port
 // with the configured data directory. If a registry:serve or another run
 // already serves that directory, that instance is used instead.
@@ -157,7 +165,9 @@ func (w *Workspace) StartEmbedded(ctx context.Context) (*Embedded, error) {
 	opts := []registry.Option{registry.WithDataDir(data), registry.WithDir(w.RegistryDir()), registry.WithAddr("127.0.0.1:0"),
 		registry.WithWaitNote(func(n int) {
 			w.Logf("registry", "waiting for %s still pushing to the embedded registry before stopping it", count(n, "other run", "other runs"))
-		})}
+		}),
+		registry.WithStartContext(ctx),
+		registry.WithSlowStart(slowRegistryStart, func() { w.Logf("registry", "%s", SlowRegistryNote) })}
 	if len(w.Cfg.Publish.EmbeddedCommand) > 0 {
 		opts = append(opts, registry.WithCommand(w.Cfg.Publish.EmbeddedCommand...))
 	}
@@ -177,6 +187,9 @@ func (w *Workspace) StartEmbedded(ctx context.Context) (*Embedded, error) {
 		}
 		if err != nil {
 			_ = lease.Release()
+			if ctx.Err() != nil {
+				return nil, errors.New("stopped the embedded registry while it was still starting, with everything it had started")
+			}
 			return nil, fmt.Errorf("no registry configured, and the embedded one did not start: %w%s", err, w.RegistryToolHint())
 		}
 		return &Embedded{Host: proc.Host(), proc: proc, lease: lease}, nil

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/magefile/mage/mg"
 
 	"github.com/hoistdev/hoist/registry"
+	"github.com/hoistdev/hoist/release"
 	"github.com/hoistdev/hoist/targets/internal/session"
 )
 
@@ -36,7 +38,8 @@ func (Registry) Serve(ctx context.Context) error {
 		return err
 	}
 	opts := []registry.Option{registry.WithAddr(addr), registry.WithDataDir(data), registry.WithDir(s.RegistryDir()),
-		registry.WithWaitNote(func(n int) { s.Logf("registry:serve", "waiting for %d run(s) still pushing before stopping", n) })}
+		registry.WithWaitNote(func(n int) { s.Logf("registry:serve", "waiting for %d run(s) still pushing before stopping", n) }),
+		registry.WithSlowStart(2*time.Second, func() { s.Logf("registry:serve", "%s", release.SlowRegistryNote) })}
 	// The access log, a line per request, only with mage -v.
 	if mg.Verbose() {
 		opts = append(opts, registry.WithLogWriter(os.Stderr))

@@ -69,7 +69,7 @@ func Interruptible(ctx context.Context, fn func(context.Context) error) error {
 		select {
 		case s := <-sigs:
 			got.Store(s)
-			cancel(fmt.Errorf("interrupted by %v", s))
+			cancel(fmt.Errorf("interrupted by %s", signalName(s)))
 		case <-ctx.Done():
 		}
 	}()
@@ -85,5 +85,13 @@ func Interruptible(ctx context.Context, fn func(context.Context) error) error {
 	if err == nil {
 		err = errors.New("finished, but a signal arrived")
 	}
-	return mg.Fatal(code, fmt.Sprintf("interrupted by %v: %v", s, err))
+	return mg.Fatal(code, fmt.Sprintf("interrupted by %s: %v", signalName(s), err))
+}
+
+// signalName names a signal the way users type it: SIGINT, SIGTERM.
+func signalName(s os.Signal) string {
+	if s == syscall.SIGTERM {
+		return "SIGTERM"
+	}
+	return "SIGINT"
 }
