@@ -11,7 +11,11 @@
 //	hoist -l
 //
 // A run with nothing changed starts the cached binary directly, without
-// running the go command. See docs/consumers.md.
+// running the go command.
+//
+// hoist init writes the magefiles for a repository that has none, carrying
+// over what it can from .goreleaser.yaml and the Dockerfile. See
+// docs/consumers.md.
 package main
 
 import (
@@ -22,5 +26,5 @@ import (
 )
 
 func main() {
-	os.Exit(launch.Main(context.Background(), ".", os.Args[1:], os.Environ(), os.Stdout, os.Stderr, nil))
+	os.Exit(launch.Main(context.Background(), ".", os.Args[1:], os.Environ(), os.Stdout, os.Stderr, initCmd))
 }
