@@ -95,7 +95,7 @@ type settings struct {
 
 	name, imageName, base, user, workdir, tagPrefix                      string
 	mains, platforms, registries, ports, env, cmd, archiveFiles, ldflags []string
-	buildTags                                                            []string
+	buildTags, binaries                                                  []string
 	latest, minor, tzdata                                                bool
 	vars                                                                 project.Vars
 	customVars                                                           bool
@@ -114,6 +114,17 @@ func (s *settings) projectName() string {
 		return s.name
 	}
 	return s.defaultName
+}
+
+// isBinary reports whether name is a binary the build produces, as a
+// GoReleaser Dockerfile copies it from the build context.
+func (s *settings) isBinary(name string) bool {
+	for _, m := range append(slices.Clone(s.discoveredMains), s.mains...) {
+		if binaryName(m, s.projectName()) == name {
+			return true
+		}
+	}
+	return slices.Contains(s.binaries, name)
 }
 
 // tagPrefixGuess is the monorepo prefix, when one was found.

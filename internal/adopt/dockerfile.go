@@ -223,7 +223,7 @@ func (r *Result) readDockerfile(root string, s *settings) error {
 				r.carry("CA certificates (in hoist's base; nothing written)", where)
 			case strings.Contains(src, "passwd") || strings.Contains(src, "group"):
 				r.carry("passwd/group (hoist's base has a nonroot user; nothing written)", where)
-			case from != "" && (builders[from] || strings.Contains(from, "/")):
+			case from != "" && (builders[from] || strings.Contains(from, "/")), from == "" && s.isBinary(path.Base(src)):
 				if path.Dir(strings.TrimSuffix(dst, "/")) != "/usr/local/bin" && dst != "/usr/local/bin/" && dst != "/usr/local/bin" {
 					r.skip("binary at "+dst, where, "hoist puts binaries in /usr/local/bin")
 				}

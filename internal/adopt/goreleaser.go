@@ -212,6 +212,9 @@ func (r *Result) readBuilds(file string, builds []grBuild, s *settings, supporte
 		}
 		dir := pkgDir(b.Dir, b.Main)
 		mains = append(mains, dir)
+		if b.Binary != "" {
+			s.binaries = append(s.binaries, path.Base(b.Binary))
+		}
 		if b.Binary != "" && path.Base(b.Binary) != binaryName(dir, s.defaultName) {
 			r.skip("binary name "+b.Binary, where, fmt.Sprintf("hoist names the binary after its directory (%s)", binaryName(dir, s.defaultName)))
 		}
