@@ -82,6 +82,14 @@ func TestLauncher(t *testing.T) {
 	if _, err := os.Stat(c.path("dist/shop_" + strings.ReplaceAll(hostPlatform(), "/", "_") + "/shop")); err != nil {
 		t.Errorf("go:build from a subdirectory did not build at the root: %v\n%s", err, out)
 	}
+	// Pinned as a tool of the magefiles module, as CI runs it.
+	out = c.mustHoist(".", nil, "-l")
+	if cmd := exec.CommandContext(t.Context(), "go", "tool", "-C", "magefiles", "hoist", "-l"); true {
+		cmd.Dir, cmd.Env = c.dir, c.env
+		if got, err := cmd.CombinedOutput(); err != nil || string(got) != out {
+			t.Errorf("go tool -C magefiles hoist -l: %v\n%s\nwant the same as hoist -l:\n%s", err, got, out)
+		}
+	}
 	out = c.mustHoist(".", nil, "-h", "release:snapshot")
 	if !strings.Contains(out, "HOIST_SNAPSHOT_CHECKS") {
 		t.Errorf("-h release:snapshot does not list its environment:\n%s", out)
@@ -219,4 +227,12 @@ func processAlive(pid int) bool {
 	}
 	_, rest, _ := strings.Cut(string(data), ") ")
 	return !strings.HasPrefix(rest, "Z")
+}
+
+// TestGuideMagefile keeps the guide's magefile and the one the shapes use
+// the same.
+func TestGuideMagefile(t *testing.T) {
+	if got := guideMagefile(t, "<!-- e2e:magefile -->"); got != zeroConfig {
+		t.Errorf("docs/consumers.md's magefile:\n%s\nwant zeroConfig:\n%s", got, zeroConfig)
+	}
 }

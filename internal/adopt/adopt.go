@@ -30,7 +30,7 @@ import (
 const HoistModule = "github.com/hoistdev/hoist"
 
 // Tools are the tool directives the magefiles module lists.
-var Tools = []string{HoistModule + "/cmd/hoist-registry", HoistModule + "/cmd/mage"}
+var Tools = []string{HoistModule + "/cmd/hoist", HoistModule + "/cmd/hoist-registry", HoistModule + "/cmd/mage"}
 
 // Note is one line of the report: a setting and where it came from.
 type Note struct {
