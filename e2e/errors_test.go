@@ -154,7 +154,7 @@ func TestOldMageCLI(t *testing.T) {
 		"go.mod":                "module example.com/acme/legacy\n\ngo 1.26\n",
 		"VERSION":               "0.1.0\n",
 		"main.go":               stampMain,
-		"magefiles/magefile.go": zeroConfig,
+		"magefiles/magefile.go": leadingImports,
 	})
 	oldMageRun := func(args ...string) (string, error) {
 		cmd := exec.CommandContext(t.Context(), old, args...)
@@ -221,3 +221,18 @@ func oldMage(t *testing.T) string {
 	t.Skipf("cannot install mage v1.10.0 from the module cache or proxy:\n%s", strings.Join(errs, "\n"))
 	return ""
 }
+
+// leadingImports is the ten-line magefile with the //mage:import markers
+// above the imports: old mage CLIs (v1.10 among them) read no trailing
+// marker, so a magefile written for one has this form.
+const leadingImports = `//go:build mage
+
+package main
+
+import (
+	//mage:import
+	_ "github.com/hoistdev/hoist/targets"
+	//mage:import
+	_ "github.com/hoistdev/hoist/targets/release"
+)
+`

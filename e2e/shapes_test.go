@@ -2,12 +2,16 @@ package e2e
 
 import (
 	"archive/tar"
+	"crypto/sha256"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/hoistdev/hoist/registry"
 )
@@ -147,7 +151,17 @@ func TestShapes(t *testing.T) {
 			}
 
 			out = c.mustMage(env, "image:build")
-			_, images := readLayout(t, c.path("dist/image"), "0.3.0")
+			indexDigest, images := readLayout(t, c.path("dist/image"), sh.name2+":0.3.0")
+			// The layout names the index NAME:TAG: skopeo selects it so,
+			// and podman load names the image localhost/NAME:TAG.
+			if skopeo := lookSkopeo(t); skopeo != "" {
+				raw, err := exec.Command(skopeo, "inspect", "--raw", "oci:"+c.path("dist/image")+":"+sh.name2+":0.3.0").Output()
+				if err != nil {
+					t.Errorf("skopeo inspect oci:dist/image:%s:0.3.0: %v", sh.name2, err)
+				} else if got := (v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", sha256.Sum256(raw))}); got != indexDigest {
+					t.Errorf("skopeo read index %s, want %s", got, indexDigest)
+				}
+			}
 			var linux []string
 			for _, p := range strings.Split(plats, ",") {
 				if strings.HasPrefix(p, "linux/") {
@@ -261,4 +275,19 @@ func snapshotID(short string) string {
 		return "g" + short
 	}
 	return short
+}
+
+// lookSkopeo finds skopeo, or skips the check where it is not installed;
+// with HOIST_REQUIRE_SKOPEO=1 (CI) a missing skopeo fails the test.
+func lookSkopeo(t *testing.T) string {
+	t.Helper()
+	path, err := exec.LookPath("skopeo")
+	if err != nil {
+		if os.Getenv("HOIST_REQUIRE_SKOPEO") == "1" {
+			t.Fatal("skopeo not on PATH and HOIST_REQUIRE_SKOPEO=1")
+		}
+		t.Log("skopeo not on PATH: skipping the skopeo check")
+		return ""
+	}
+	return path
 }

@@ -28,6 +28,7 @@ type options struct {
 	transport http.RoundTripper
 	insecure  []string
 	progressW io.Writer
+	progressP string
 	tty       bool
 	logger    *slog.Logger
 	full      bool
@@ -115,6 +116,14 @@ func WithProgress(w io.Writer, tty bool) Option {
 	}
 }
 
+// WithProgressPrefix starts every progress line with prefix, such as
+// "image:push: ". Pass the terminal itself to WithProgress then, not a
+// writer that prefixes lines: the bars' cursor movements would erase its
+// prefix.
+func WithProgressPrefix(prefix string) Option {
+	return func(o *options) { o.progressP = prefix }
+}
+
 // WithLogger sends diagnostics to l: warnings (insecure hosts) and retries at
 // Warn level, and one record per HTTP exchange at Debug level for verbose
 // runs. Credentials, tokens and request bodies are never logged, and query
@@ -188,7 +197,7 @@ func makeOptions(opts ...Option) (*options, error) {
 		inner = &logTransport{inner: inner, log: o.logger}
 	}
 	if o.progressW != nil {
-		o.progress = newProgressSink(o.progressW, o.tty)
+		o.progress = newProgressSink(o.progressW, o.tty, o.progressP)
 		o.retry.note = o.progress.note
 	}
 	o.base = &retryTransport{inner: &guardTransport{inner: inner, allowed: o.allowed}, r: o.retry}

@@ -21,6 +21,7 @@ import (
 type progressSink struct {
 	mu       sync.Mutex
 	w        io.Writer
+	prefix   string // starts every line, bars included
 	tty      bool
 	active   []*blobBar
 	drawn    int // rows of the live region currently on screen
@@ -31,8 +32,8 @@ type progressSink struct {
 // redrawEvery limits how often byte counts repaint the bars.
 const redrawEvery = 100 * time.Millisecond
 
-func newProgressSink(w io.Writer, tty bool) *progressSink {
-	return &progressSink{w: w, tty: tty, now: time.Now}
+func newProgressSink(w io.Writer, tty bool, prefix string) *progressSink {
+	return &progressSink{w: w, tty: tty, prefix: prefix, now: time.Now}
 }
 
 // blobBar follows one blob upload. A nil bar is valid and does nothing.
@@ -69,13 +70,17 @@ func (s *progressSink) note(line string) {
 	s.permanent(line)
 }
 
-// close paints the final state; nothing is drawn after it.
+// close erases the live region: every finished blob has its permanent
+// line, and a bar still open belongs to an upload that was abandoned (a
+// failure or an interruption elsewhere), which must not stay on screen as
+// if it were still running. Nothing is drawn after it.
 func (s *progressSink) close() {
 	if s == nil || !s.tty {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.active = nil
 	s.drawLocked("")
 }
 
@@ -86,15 +91,17 @@ func (s *progressSink) permanent(line string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.tty {
-		s.drawLocked(line + "\n")
+		s.drawLocked(s.prefix + line + "\n")
 		return
 	}
-	fmt.Fprintln(s.w, line)
+	fmt.Fprintln(s.w, s.prefix+line)
 }
 
 // drawLocked moves the cursor back to the top of the live region, clears
 // everything below it, prints the permanent lines in above, then repaints
-// the live bars.
+// the live bars. The sink writes its prefix itself, after the cursor
+// moves: a prefixing writer underneath would put it before them, where the
+// clear erases it.
 func (s *progressSink) drawLocked(above string) {
 	var b strings.Builder
 	if s.drawn > 0 {
@@ -103,7 +110,7 @@ func (s *progressSink) drawLocked(above string) {
 	b.WriteString("\r\x1b[J")
 	b.WriteString(above)
 	for _, bar := range s.active {
-		b.WriteString(bar.rowLocked())
+		b.WriteString(s.prefix + bar.rowLocked())
 		b.WriteByte('\n')
 	}
 	s.drawn = len(s.active)
@@ -152,7 +159,7 @@ func (b *blobBar) finish(err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.tty {
-		fmt.Fprintln(s.w, line)
+		fmt.Fprintln(s.w, s.prefix+line)
 		return
 	}
 	for i, a := range s.active {
@@ -161,21 +168,27 @@ func (b *blobBar) finish(err error) {
 			break
 		}
 	}
-	s.drawLocked(line + "\n")
+	s.drawLocked(s.prefix + line + "\n")
 }
 
-// rowLocked renders the bar in at most 80 columns so that it never wraps on
-// a standard terminal, which would break the cursor arithmetic.
+// rowLocked renders the bar in at most 80 columns, the sink's prefix
+// included, so that it never wraps on a standard terminal, which would
+// break the cursor arithmetic: the repository name gives up what the
+// prefix takes, down to 6 columns, and the bar the rest.
 func (b *blobBar) rowLocked() string {
-	const width = 20
+	repoWidth, width := 22, 20
+	if p := len(b.s.prefix); p > 0 {
+		repoWidth = max(6, 22-p)
+		width = max(4, 20-max(0, p-16))
+	}
 	frac := 1.0
 	if b.size > 0 {
 		frac = min(float64(b.done)/float64(b.size), 1)
 	}
-	fill := int(frac * width)
+	fill := int(frac * float64(width))
 	bar := strings.Repeat("=", fill) + strings.Repeat(" ", width-fill)
-	return fmt.Sprintf("%-22s %s [%s] %3d%% %s/%s",
-		shortRepo(b.repo, 22), b.digest.Hex[:min(12, len(b.digest.Hex))], bar, int(frac*100),
+	return fmt.Sprintf("%-*s %s [%s] %3d%% %s/%s",
+		repoWidth, shortRepo(b.repo, repoWidth), b.digest.Hex[:min(12, len(b.digest.Hex))], bar, int(frac*100),
 		humanBytes(b.done), humanBytes(b.size))
 }
 

@@ -77,7 +77,7 @@ func hash(t *testing.T, c byte) v1.Hash {
 func TestProgressTTY(t *testing.T) {
 	var out bytes.Buffer
 	clock := time.Unix(0, 0)
-	s := newProgressSink(&out, true)
+	s := newProgressSink(&out, true, "")
 	s.now = func() time.Time { return clock }
 	repo := "127.0.0.1:5000/some/very/long/repository/name"
 
@@ -130,7 +130,7 @@ func TestProgressTTY(t *testing.T) {
 }
 
 func TestProgressBarFitsTerminal(t *testing.T) {
-	s := newProgressSink(&bytes.Buffer{}, true)
+	s := newProgressSink(&bytes.Buffer{}, true, "")
 	b := s.start(strings.Repeat("r", 200), hash(t, 'f'), 999_999_999_999)
 	b.done = 999_999_999_999
 	if row := b.rowLocked(); len(row) > 80 {
@@ -144,7 +144,7 @@ func TestProgressBarFitsTerminal(t *testing.T) {
 
 func TestProgressPlain(t *testing.T) {
 	var out bytes.Buffer
-	s := newProgressSink(&out, false)
+	s := newProgressSink(&out, false, "")
 	b := s.start("r/web", hash(t, 'a'), 1_200_000)
 	b.add(10)
 	b.finish(nil)
@@ -225,5 +225,49 @@ func TestPushProgressTTY(t *testing.T) {
 	}
 	if len(lines) != testIndexBlobs+4 {
 		t.Errorf("final screen has %d lines, want %d (no bars left behind):\n%s", len(lines), testIndexBlobs+4, strings.Join(lines, "\n"))
+	}
+}
+
+// TestProgressTTYPrefix follows a push on a terminal under a target's
+// prefix: every line keeps it (the redraw must not erase it), a bar fits
+// 80 columns with it, and an upload abandoned by a failure leaves no bar
+// behind once the push closes.
+func TestProgressTTYPrefix(t *testing.T) {
+	var out bytes.Buffer
+	clock := time.Unix(0, 0)
+	const prefix = "release:snapshot: "
+	s := newProgressSink(&out, true, prefix)
+	s.now = func() time.Time { return clock }
+	repo := "127.0.0.1:5000/shop"
+	a := s.start(repo, hash(t, 'a'), 2000)
+	b := s.start(repo, hash(t, 'b'), 999_999_999_999)
+	b.done = 999_999_999_999
+	for _, row := range screen(t, out.String()) {
+		if !strings.HasPrefix(row, prefix) || len(row) > 80 {
+			t.Errorf("bar row %q: want the prefix and at most 80 columns", row)
+		}
+	}
+	if row := prefix + b.rowLocked(); len(row) > 80 {
+		t.Errorf("full bar is %d columns: %q", len(row), row)
+	}
+	s.note("tagged " + repo + ":1.0.0 -> sha256:aaaaaaaaaaaa")
+	b.finish(nil)
+	clock = clock.Add(redrawEvery)
+	a.add(100) // a is still running when the push fails elsewhere
+	s.close()
+	want := []string{
+		prefix + "tagged " + repo + ":1.0.0 -> sha256:aaaaaaaaaaaa",
+		prefix + "pushed sha256:bbbbbbbbbbbb 1.0 TB to " + repo,
+	}
+	if diff := cmp.Diff(want, screen(t, out.String())); diff != "" {
+		t.Errorf("final screen (-want +got):\n%s", diff)
+	}
+
+	var plain bytes.Buffer
+	p := newProgressSink(&plain, false, prefix)
+	p.note("manifest x to y")
+	p.start(repo, hash(t, 'c'), 10).finish(nil)
+	if got := plain.String(); got != prefix+"manifest x to y\n"+prefix+"pushed sha256:cccccccccccc 10 B to "+repo+"\n" {
+		t.Errorf("plain output = %q", got)
 	}
 }

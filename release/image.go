@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/Masterminds/semver/v3"
+
 	"github.com/hoistdev/hoist/artifact"
 	"github.com/hoistdev/hoist/image"
 	"github.com/hoistdev/hoist/platform"
@@ -157,10 +159,18 @@ func (w *Workspace) staticFiles(target string, quiet bool) ([]image.File, error)
 	return files, nil
 }
 
+// LayoutRefName names the index in dist/image: NAME:TAG, such as
+// web:0.1.0, which podman load turns into localhost/web:0.1.0 and skopeo
+// selects with oci:dist/image:web:0.1.0. A bare tag would leave podman to
+// name the image after the directory.
+func (w *Workspace) LayoutRefName(v *semver.Version) string {
+	return w.ImageName() + ":" + ImageTag(v)
+}
+
 // imageLayout is where the index goes and how its skip is decided.
 func (w *Workspace) imageLayout(st Stamp, dryRun bool) image.LayoutOptions {
 	return image.LayoutOptions{
-		Dir: w.Dist("image"), RefName: ImageTag(st.Version), Record: w.Dist(".hoist", "image.json"),
+		Dir: w.Dist("image"), RefName: w.LayoutRefName(st.Version), Record: w.Dist(".hoist", "image.json"),
 		Extra: w.Cfg.Image.Tarball, Force: w.Env.Force, DryRun: dryRun,
 	}
 }
@@ -208,7 +218,7 @@ func (w *Workspace) BuildImage(ctx context.Context, target string, st Stamp) (*I
 			return nil, fmt.Errorf("image tarball for %s: the image has no such platform; build it (PLATFORMS) or drop it from HOIST_IMAGE_TARBALL", want)
 		}
 		file := w.Dist("image_" + tp.Slug() + ".tar")
-		if err := image.WriteTarball(ctx, file, w.ImageName()+":"+lo.RefName, pi.Image); err != nil {
+		if err := image.WriteTarball(ctx, file, lo.RefName, pi.Image); err != nil {
 			return nil, err
 		}
 		w.Logf(target, "docker-loadable tarball for %s: %s", want, w.Rel(file))
@@ -225,7 +235,7 @@ func (w *Workspace) BuildImage(ctx context.Context, target string, st Stamp) (*I
 // HasImage reports whether dist/ holds the image an earlier image:build
 // recorded for version v, so image:push can do without the binaries.
 func (w *Workspace) HasImage(ctx context.Context, st Stamp) bool {
-	ref := ImageTag(st.Version)
+	ref := w.LayoutRefName(st.Version)
 	for _, a := range w.Arts.Filter(artifact.ByType(artifact.ImageIndex)) {
 		if a.Extra["ref.name"] == ref && image.LayoutHolds(ctx, w.Cfg.Path(a.Path), ref, a.Digest) {
 			return true

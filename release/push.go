@@ -76,7 +76,7 @@ func (w *Workspace) Repositories() []string {
 
 // publishOptions are the options every registry operation uses.
 func (w *Workspace) publishOptions(target string) []publish.Option {
-	opts := []publish.Option{publish.WithProgress(w.Writer(target), w.TTY && !w.Env.CI)}
+	opts := []publish.Option{publish.WithProgress(w.Out, w.TTY && !w.Env.CI), publish.WithProgressPrefix(target + ": ")}
 	if len(w.Cfg.Publish.Insecure) > 0 {
 		opts = append(opts, publish.WithInsecure(w.Cfg.Publish.Insecure...))
 	}
@@ -347,7 +347,7 @@ func (p *pushed) stop(ctx context.Context) {
 }
 
 func (w *Workspace) readImage(ctx context.Context, st Stamp) (v1.ImageIndex, error) {
-	idx, err := image.ReadLayout(ctx, w.Dist("image"), ImageTag(st.Version))
+	idx, err := image.ReadLayout(ctx, w.Dist("image"), w.LayoutRefName(st.Version))
 	if err != nil {
 		return nil, fmt.Errorf("read the image built for %s: %w (run image:build first)", st.Version, err)
 	}

@@ -60,7 +60,7 @@ func loadImage(ctx context.Context, s *session.Session, c *conn) ([]string, erro
 		return nil, err
 	}
 	layout := s.Dist("image")
-	idx, err := image.ReadLayout(ctx, layout, ver.String())
+	idx, err := image.ReadLayout(ctx, layout, s.LayoutRefName(ver))
 	if err != nil {
 		return nil, fmt.Errorf("read the image built by image:build: %w", err)
 	}
