@@ -28,6 +28,10 @@ const (
 	Image       Type = "image"        // one platform's image manifest
 	ImagePush   Type = "image-push"   // a reference pushed to a registry
 	Changelog   Type = "changelog"    // the release notes
+	Signature   Type = "signature"    // a file's signature: bare (.sig) or a sigstore bundle
+	Provenance  Type = "provenance"   // the SLSA provenance statement, or its signed bundle
+	PublicKey   Type = "public-key"   // the key the signatures verify with (cosign.pub)
+	Referrer    Type = "referrer"     // a signature or attestation attached to a pushed image
 )
 
 // Artifact is one produced thing. Path is slash-separated and relative to the

@@ -62,6 +62,8 @@ type Config struct {
 	Publish Publish
 	// Release configures versioning, packaging and tagging.
 	Release Release
+	// Sign configures signatures, SBOM and provenance attestations.
+	Sign Sign
 }
 
 // Defaults returns the configuration used when nothing is set.
@@ -122,6 +124,9 @@ func (c Config) Validate() error {
 	}
 	errs = append(errs, c.validateImage()...)
 	errs = append(errs, c.validatePublish()...)
+	if c.Sign.Off && c.Sign.Snapshots {
+		errs = append(errs, errors.New("Sign.Off and Sign.Snapshots are both set (HOIST_SIGN is off and on): keep one"))
+	}
 	return errors.Join(errs...)
 }
 

@@ -73,6 +73,16 @@ type Env struct {
 	// Digests are the platform digests image:merge assembles. DIGESTS,
 	// comma-separated.
 	Digests []string
+	// SignKey overrides Sign.Key: a file path, or the PEM text of the key.
+	// COSIGN_KEY. Secret, since it may hold the key itself.
+	SignKey Secret
+	// SignPassword opens the key. COSIGN_PASSWORD.
+	SignPassword Secret
+	// PublicKey overrides Sign.PublicKey. COSIGN_PUBLIC_KEY.
+	PublicKey string
+	// Sign is HOIST_SIGN: "off" publishes nothing signed although a key
+	// is set, "1" signs image:push and release:snapshot too.
+	Sign string
 	// CI is true on a CI runner: go:tidy only checks, and progress never
 	// redraws lines. CI set to anything.
 	CI bool
@@ -187,6 +197,17 @@ func ReadEnv(getenv func(string) string) (Env, error) {
 	if v := getenv("DIGESTS"); v != "" {
 		e.Digests = strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' })
 	}
+	e.SignKey, e.SignPassword = NewSecret(getenv("COSIGN_KEY")), NewSecret(getenv("COSIGN_PASSWORD"))
+	e.PublicKey = getenv("COSIGN_PUBLIC_KEY")
+	switch v := strings.ToLower(strings.TrimSpace(getenv("HOIST_SIGN"))); v {
+	case "", "auto":
+	case "off", "0", "false", "no":
+		e.Sign = "off"
+	case "1", "on", "true", "yes":
+		e.Sign = "on"
+	default:
+		errs = append(errs, fmt.Errorf("HOIST_SIGN=%q: set off (publish nothing signed), 1 (sign snapshots and image:push too), or leave it unset (releases are signed when COSIGN_KEY is set)", v))
+	}
 	e.CI = getenv("CI") != ""
 	e.TidyCheck = e.CI || getenv("TIDY") == "check"
 	e.GoFlags = getenv("GOFLAGS")
@@ -265,5 +286,14 @@ func (c *Config) ApplyEnv(e Env) {
 	}
 	if e.AllowDetached {
 		c.Release.AllowDetached = true
+	}
+	if e.PublicKey != "" {
+		c.Sign.PublicKey = e.PublicKey
+	}
+	switch e.Sign {
+	case "off":
+		c.Sign.Off, c.Sign.Snapshots = true, false
+	case "on":
+		c.Sign.Off, c.Sign.Snapshots = false, true
 	}
 }

@@ -56,6 +56,13 @@ type Result struct {
 	Size int64
 	// Duration is the time spent on this binary, check included.
 	Duration time.Duration
+	// Flags are the go build flags the binary is built with: -trimpath,
+	// -ldflags with the stamped variables, -tags. Go does not record
+	// -ldflags in a -trimpath binary, so provenance takes them from here.
+	Flags []string
+	// Env is the environment hoist sets for the build (CGO_ENABLED=0,
+	// GOOS, GOARCH, the variant variables).
+	Env []string
 }
 
 // Artifact converts the result for the artifact list, with the path made
@@ -65,7 +72,7 @@ func (r Result) Artifact(root string) artifact.Artifact {
 	if err != nil {
 		rel = r.Path
 	}
-	return artifact.Artifact{
+	a := artifact.Artifact{
 		Type:     artifact.Binary,
 		Name:     r.Name,
 		Path:     filepath.ToSlash(rel),
@@ -73,7 +80,20 @@ func (r Result) Artifact(root string) artifact.Artifact {
 		Digest:   "sha256:" + r.SHA256,
 		Size:     r.Size,
 	}
+	// The flags travel with the binary, so that a later process (image:push
+	// signing what image:build made) can state how it was built.
+	if len(r.Flags) > 0 || len(r.Env) > 0 {
+		a.Extra = map[string]string{ExtraFlags: strings.Join(r.Flags, "\n"), ExtraEnv: strings.Join(r.Env, "\n")}
+	}
+	return a
 }
+
+// Keys of a binary artifact's Extra: its go build flags and the
+// environment hoist set, one per line.
+const (
+	ExtraFlags = "go_flags"
+	ExtraEnv   = "go_env"
+)
 
 // OutputPath returns where Build puts a binary: dist/<name>_<slug>/<name>[.exe].
 func OutputPath(dist, name string, p platform.Platform) string {
@@ -259,6 +279,9 @@ func (o *options) one(ctx context.Context, proj *project.Project, h *hasher, mod
 	}
 	args := o.args(m, out)
 	env := o.buildEnv(p)
+	// The flags without "build" and the trailing "-o OUT PKG": what any
+	// machine would pass.
+	res.Flags, res.Env = slices.Clone(args[1:len(args)-3]), env
 	now := record{GoVersion: goVersion, Args: args, Env: env, Stamp: o.stamp, Sources: srcs}
 	now.Stamp.Date = now.Stamp.Date.UTC()
 

@@ -430,3 +430,17 @@ func IsShallow(ctx context.Context, dir string) (bool, error) {
 	}
 	return strings.TrimSpace(string(out)) == "true", nil
 }
+
+// RemoteURL returns the URL of the remote called name in dir, or "" when
+// there is no such remote. The URL may hold credentials: callers that show
+// or publish it must strip them.
+func RemoteURL(ctx context.Context, dir, name string) (string, error) {
+	out, err := git(ctx, dir, nil, "remote", "get-url", name)
+	if err != nil {
+		if exitCode(err) == 2 {
+			return "", nil
+		}
+		return "", fmt.Errorf("read the URL of remote %s in %s: %w", name, dir, err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
