@@ -11,7 +11,10 @@
 // tests reachability and push rights before any work is done, Verify pulls a
 // pushed digest back and validates it, and PushImage with AssembleIndex
 // support CI jobs that build one platform per runner and merge the results
-// into a single index afterwards.
+// into a single index afterwards. Attach hangs OCI 1.1 artifacts such as
+// signatures and attestations on a pushed manifest, Referrers finds them
+// again, and Detach takes them off when a later release step fails; on
+// registries without the referrers API they go through the referrers tag.
 //
 // Transport policy is deliberately strict. Plain HTTP is only spoken to
 // loopback registries (localhost, 127.0.0.0/8, ::1) unless a host is named
