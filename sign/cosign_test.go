@@ -4,44 +4,17 @@ import (
 	"bytes"
 	"encoding/base64"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/hoistdev/hoist/internal/cosigntest"
 )
-
-// cosignCLI finds the real cosign (HOIST_COSIGN, else PATH). .ci/run
-// installs the pinned version and sets HOIST_REQUIRE_COSIGN=1, which turns
-// a missing binary into a failure.
-func cosignCLI(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("HOIST_COSIGN"); p != "" {
-		return p
-	}
-	p, err := exec.LookPath("cosign")
-	if err != nil {
-		if os.Getenv("HOIST_REQUIRE_COSIGN") == "1" {
-			t.Fatalf("cosign is required (HOIST_REQUIRE_COSIGN=1) but not found: set HOIST_COSIGN or put it on PATH")
-		}
-		t.Skip("cosign not installed (.ci/run installs it); set HOIST_REQUIRE_COSIGN=1 to make this a failure")
-	}
-	return p
-}
-
-func runCosign(t *testing.T, bin, dir string, env []string, args ...string) (string, error) {
-	t.Helper()
-	cmd := exec.CommandContext(t.Context(), bin, args...)
-	cmd.Dir = dir
-	// No TUF cache or network lookups leak in from the machine's home.
-	cmd.Env = append(os.Environ(), append([]string{"HOME=" + dir, "TUF_ROOT=" + filepath.Join(dir, ".sigstore")}, env...)...)
-	out, err := cmd.CombinedOutput()
-	return string(out), err
-}
 
 // TestCosignVerifiesOurBlobSignatures: the real cosign CLI accepts both
 // forms of a blob signature this package writes, for every key kind, and
 // refuses them for a changed file.
 func TestCosignVerifiesOurBlobSignatures(t *testing.T) {
-	bin := cosignCLI(t)
+	bin := cosigntest.Binary(t)
 	data := []byte("4f2a...  web_1.2.3_linux_amd64.tar.gz\n")
 	for name, key := range testKeys(t) {
 		t.Run(name, func(t *testing.T) {
@@ -62,10 +35,10 @@ func TestCosignVerifiesOurBlobSignatures(t *testing.T) {
 			write(t, dir, "other.txt", append(data, 'x'))
 			for _, how := range [][]string{{"--bundle", "checksums.txt.sigstore.json"}, {"--signature", "checksums.txt.sig"}} {
 				args := append([]string{"verify-blob", "--key", "cosign.pub", "--insecure-ignore-tlog=true"}, how...)
-				if out, err := runCosign(t, bin, dir, nil, append(args, "checksums.txt")...); err != nil {
+				if out, err := cosigntest.Run(t, bin, dir, nil, append(args, "checksums.txt")...); err != nil {
 					t.Errorf("cosign %v checksums.txt: %v\n%s", args, err, out)
 				}
-				if out, err := runCosign(t, bin, dir, nil, append(args, "other.txt")...); err == nil {
+				if out, err := cosigntest.Run(t, bin, dir, nil, append(args, "other.txt")...); err == nil {
 					t.Errorf("cosign %v accepted a changed file:\n%s", args, out)
 				}
 			}
@@ -76,7 +49,7 @@ func TestCosignVerifiesOurBlobSignatures(t *testing.T) {
 // TestCosignUsesOurKeys: a key pair from GenerateKeyPair is one cosign
 // signs with, and what cosign signs this package verifies.
 func TestCosignUsesOurKeys(t *testing.T) {
-	bin := cosignCLI(t)
+	bin := cosigntest.Binary(t)
 	dir := t.TempDir()
 	priv, pub, err := GenerateKeyPair([]byte("s3cret"))
 	if err != nil {
@@ -86,10 +59,10 @@ func TestCosignUsesOurKeys(t *testing.T) {
 	write(t, dir, "cosign.pub", pub)
 	write(t, dir, "blob", []byte("hello\n"))
 	// A signing config without a transparency log: nothing leaves the machine.
-	if out, err := runCosign(t, bin, dir, nil, "signing-config", "create", "--out", "offline.json"); err != nil {
+	if out, err := cosigntest.Run(t, bin, dir, nil, "signing-config", "create", "--out", "offline.json"); err != nil {
 		t.Fatalf("cosign signing-config create: %v\n%s", err, out)
 	}
-	if out, err := runCosign(t, bin, dir, []string{"COSIGN_PASSWORD=s3cret"}, "sign-blob", "--key", "cosign.key",
+	if out, err := cosigntest.Run(t, bin, dir, []string{"COSIGN_PASSWORD=s3cret"}, "sign-blob", "--key", "cosign.key",
 		"--signing-config", "offline.json", "--bundle", "blob.sigstore.json", "--yes", "blob"); err != nil {
 		t.Fatalf("cosign sign-blob with our key: %v\n%s", err, out)
 	}
