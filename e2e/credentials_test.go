@@ -12,11 +12,14 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
+
+	"github.com/hoistdev/hoist/sign"
 )
 
 // planted is the password the credential test hides in the Docker config
@@ -37,9 +40,11 @@ func basicAuth(h http.Handler, user, pass string) http.Handler {
 }
 
 // TestCredentialsNeverEcho pushes to a registry that needs a password kept
-// in the Docker config, at mage's normal and verbose levels, and fails if
-// the password shows up in any output or in any file under dist/. A
-// password in REGISTRY itself is refused before any work, shown redacted.
+// in the Docker config, and signs what it pushes with a key given as PEM
+// text in COSIGN_KEY, at mage's normal and verbose levels, and fails if a
+// password or the private key shows up in any output or in any file under
+// dist/. A password in REGISTRY itself is refused before any work, shown
+// redacted, and so is a wrong key password.
 func TestCredentialsNeverEcho(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and pushes")
@@ -57,24 +62,41 @@ func TestCredentialsNeverEcho(t *testing.T) {
 		"cmd/svc/main.go":       stampMain,
 		"magefiles/magefile.go": zeroConfig,
 	})
-	env := []string{"DOCKER_CONFIG=" + dockerCfg, "REGISTRY=" + host + "/acme", "PLATFORMS=linux/amd64"}
+	// A signing key, with its password, rides along: image:push signs
+	// with HOIST_SIGN=1, and neither may show either.
+	keyDir := t.TempDir()
+	key, pub, err := sign.GenerateKeyPair([]byte(planted))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeTree(t, keyDir, map[string]string{"cosign.key": string(key), "cosign.pub": string(pub)})
+	keyBody := strings.Split(string(key), "\n")[1]
+	env := []string{"DOCKER_CONFIG=" + dockerCfg, "REGISTRY=" + host + "/acme", "PLATFORMS=linux/amd64",
+		"HOIST_SIGN=1", "COSIGN_KEY=" + string(key), "COSIGN_PASSWORD=" + planted}
 	var outputs []string
 	for _, args := range [][]string{{"image:push"}, {"-v", "image:push"}} {
 		out := c.mustMage(env, args...)
-		if !strings.Contains(out, host+"/acme/svc:0.1.0") {
-			t.Errorf("mage %v did not push:\n%s", args, out)
+		if !strings.Contains(out, host+"/acme/svc:0.1.0") || !strings.Contains(out, "signed with ecdsa-p256 key") {
+			t.Errorf("mage %v did not push and sign:\n%s", args, out)
 		}
 		outputs = append(outputs, out)
 	}
+	// A wrong password is refused without showing the right one or the key.
+	bad := append(slices.Clone(env[:3]), "HOIST_SIGN=1", "COSIGN_KEY="+string(key), "COSIGN_PASSWORD=not-"+planted)
+	out, err := c.mage(bad, "-v", "image:push")
+	if err == nil || !strings.Contains(out, "set COSIGN_PASSWORD") {
+		t.Errorf("image:push with a wrong key password = %v, want a refusal naming COSIGN_PASSWORD:\n%s", err, out)
+	}
+	outputs = append(outputs, strings.ReplaceAll(out, "not-"+planted, ""))
 	wrong := []string{"DOCKER_CONFIG=" + dockerCfg, "REGISTRY=ci:" + planted + "@" + host + "/acme", "PLATFORMS=linux/amd64"}
-	out, err := c.mage(wrong, "image:push")
+	out, err = c.mage(wrong, "image:push")
 	if err == nil || !strings.Contains(out, "holds credentials") || !strings.Contains(out, "docker login") {
 		t.Errorf("REGISTRY with a password = %v, want a refusal naming docker login:\n%s", err, out)
 	}
 	outputs = append(outputs, out)
 	for i, o := range outputs {
-		if strings.Contains(o, planted) {
-			t.Errorf("output %d shows the password:\n%s", i, o)
+		if strings.Contains(o, planted) || strings.Contains(o, keyBody) {
+			t.Errorf("output %d shows a password or the signing key:\n%s", i, o)
 		}
 	}
 	err = filepath.WalkDir(c.path("dist"), func(p string, d fs.DirEntry, err error) error {
@@ -85,8 +107,8 @@ func TestCredentialsNeverEcho(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if strings.Contains(string(data), planted) || strings.Contains(string(data), auth) {
-			t.Errorf("%s holds the password", p)
+		if strings.Contains(string(data), planted) || strings.Contains(string(data), auth) || strings.Contains(string(data), keyBody) {
+			t.Errorf("%s holds a password or the signing key", p)
 		}
 		return nil
 	})

@@ -142,6 +142,12 @@ type releaseManifest struct {
 		Ref    string `json:"ref"`
 		Digest string `json:"digest"`
 	} `json:"images"`
+	Referrers []struct {
+		Ref      string `json:"ref"`
+		Kind     string `json:"kind"`
+		Subject  string `json:"subject"`
+		Platform string `json:"platform"`
+	} `json:"referrers"`
 	Stages []struct {
 		Name   string `json:"name"`
 		Status string `json:"status"`

@@ -38,6 +38,10 @@ type Manifest struct {
 	Artifacts []ManifestArtifact `json:"artifacts"`
 	// Images are the pushed references with the digest each resolves to.
 	Images []ImageRef `json:"images"`
+	// Referrers are the signatures and attestations attached to the
+	// pushed images, each with where it was pushed and what it is about.
+	// Signed files (checksums.txt.sig, the provenance) are Artifacts.
+	Referrers []ReferrerRef `json:"referrers"`
 	// Stages are the pipeline's stages in order, each with the reason the
 	// plan gives it.
 	Stages []StageRecord `json:"stages"`
@@ -66,6 +70,18 @@ type ImageRef struct {
 	Ref string `json:"ref"`
 	// Digest is the digest of the index (or manifest) the ref points at.
 	Digest string `json:"digest"`
+}
+
+// ReferrerRef is one signature or attestation attached to a pushed image.
+type ReferrerRef struct {
+	// Ref is the referrer manifest, repository@sha256:….
+	Ref string `json:"ref"`
+	// Kind is signature, sbom or provenance.
+	Kind string `json:"kind"`
+	// Subject is the digest of the manifest it is attached to.
+	Subject string `json:"subject"`
+	// Platform is the platform of that manifest, empty for the index.
+	Platform string `json:"platform,omitempty"`
 }
 
 // AddArtifacts appends artifacts from the typed list, dropping the
@@ -99,6 +115,11 @@ func (m *Manifest) WriteManifest(ctx context.Context, path string) error {
 	}
 	if c.Images == nil {
 		c.Images = []ImageRef{}
+	}
+	c.Referrers = slices.Clone(m.Referrers)
+	slices.SortStableFunc(c.Referrers, func(a, b ReferrerRef) int { return cmp.Compare(a.Ref, b.Ref) })
+	if c.Referrers == nil {
+		c.Referrers = []ReferrerRef{}
 	}
 	if c.Stages == nil {
 		c.Stages = []StageRecord{}

@@ -94,7 +94,11 @@ func TestManifestRoundTrip(t *testing.T) {
 		Commit:      strings.Repeat("a", 40),
 		Date:        commitTime.In(time.FixedZone("X", 3600)),
 		Images:      []ImageRef{{Ref: "localhost:5000/web:latest", Digest: "sha256:bb"}, {Ref: "localhost:5000/web:1.2.3", Digest: "sha256:bb"}},
-		Stages:      []StageRecord{{Name: "build", Status: StatusOK, DurationMS: 12}},
+		Referrers: []ReferrerRef{
+			{Ref: "localhost:5000/web@sha256:f2", Kind: KindSBOM, Subject: "sha256:bb"},
+			{Ref: "localhost:5000/web@sha256:e1", Kind: KindSignature, Subject: "sha256:a1", Platform: "linux/amd64"},
+		},
+		Stages: []StageRecord{{Name: "build", Status: StatusOK, DurationMS: 12}},
 	}
 	m.AddArtifacts(
 		artifact.Artifact{Type: artifact.SBOM, Name: "web_1.2.3_linux_amd64.spdx.json", Path: "dist/web_1.2.3_linux_amd64.spdx.json", Platform: "linux/amd64", Digest: "sha256:cc", Size: 3},
@@ -112,6 +116,10 @@ func TestManifestRoundTrip(t *testing.T) {
 			{Type: artifact.SBOM, Name: "web_1.2.3_linux_amd64.spdx.json", Path: "dist/web_1.2.3_linux_amd64.spdx.json", Platform: "linux/amd64", SHA256: "cc", Size: 3},
 		},
 		Images: []ImageRef{{Ref: "localhost:5000/web:1.2.3", Digest: "sha256:bb"}, {Ref: "localhost:5000/web:latest", Digest: "sha256:bb"}},
+		Referrers: []ReferrerRef{
+			{Ref: "localhost:5000/web@sha256:e1", Kind: KindSignature, Subject: "sha256:a1", Platform: "linux/amd64"},
+			{Ref: "localhost:5000/web@sha256:f2", Kind: KindSBOM, Subject: "sha256:bb"},
+		},
 		Stages: []StageRecord{{Name: "build", Status: StatusOK, DurationMS: 12}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

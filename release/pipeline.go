@@ -9,6 +9,7 @@ import (
 
 	"github.com/hoistdev/hoist/gobuild"
 	"github.com/hoistdev/hoist/publish"
+	"github.com/hoistdev/hoist/sign"
 	"github.com/hoistdev/hoist/version"
 )
 
@@ -74,6 +75,7 @@ var Pipeline = []Stage{
 	changelogStage{}, // the notes the tag message carries
 	imageStage{},     // from the same binaries, no second compile
 	pushStage{},      // by digest only: nothing anyone pulls by name changes yet
+	signStage{},      // signatures and attestations attach by digest too, before any name moves
 	tagStage{},       // the branch and the tag move only once every push succeeded
 	imageTagsStage{}, // registry tags follow the git tag, never lead it
 	manifestStage{},  // the record of what happened, written last
@@ -111,6 +113,8 @@ type State struct {
 	txn        *Txn
 	push       *pushed
 	tagged     []publish.TagState
+	attached   []publish.Attached
+	signer     sign.Signer // set by the sign stage when the run signs
 	rec        *Recorder
 	journal    *journal
 	resumed    string // the stage a resumed release continues at

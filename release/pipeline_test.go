@@ -14,6 +14,7 @@ import (
 	"time"
 
 	gocmp "github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/hoistdev/hoist/config"
 	"github.com/hoistdev/hoist/registry"
@@ -136,6 +137,20 @@ func samePlanAndRun(t *testing.T, p *Plan, m *Manifest) {
 	slices.Sort(refs)
 	if diff := gocmp.Diff(images, refs); diff != "" {
 		t.Errorf("planned and pushed images differ (-plan +run):\n%s", diff)
+	}
+	var attached []PlannedReferrer
+	for _, r := range m.Referrers {
+		repo, _, _ := strings.Cut(r.Ref, "@")
+		attached = append(attached, PlannedReferrer{Repository: repo, Kind: r.Kind, Platform: r.Platform})
+	}
+	byRef := func(a, b PlannedReferrer) int {
+		return cmp.Or(cmp.Compare(a.Repository, b.Repository), cmp.Compare(a.Platform, b.Platform), cmp.Compare(a.Kind, b.Kind))
+	}
+	planned2 := slices.Clone(p.Referrers)
+	slices.SortFunc(planned2, byRef)
+	slices.SortFunc(attached, byRef)
+	if diff := gocmp.Diff(planned2, attached, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("planned and attached referrers differ (-plan +run):\n%s", diff)
 	}
 }
 

@@ -66,6 +66,11 @@ type Plan struct {
 	Steps []Step `json:"steps"`
 	// Artifacts are every file that would be produced.
 	Artifacts []PlannedArtifact `json:"artifacts"`
+	// Signer names the key that would sign, empty when nothing is signed.
+	Signer string `json:"signer,omitempty"`
+	// Referrers are the signatures and attestations that would be
+	// attached to the pushed images.
+	Referrers []PlannedReferrer `json:"referrers"`
 	// Refused is preflight's refusal: the release would stop there.
 	Refused string `json:"refused,omitempty"`
 	// Pending says what the release would first do with an earlier,
@@ -83,6 +88,18 @@ type Step struct {
 	Reason string `json:"reason"`
 }
 
+// PlannedReferrer is one signature or attestation a release would attach
+// to a pushed image.
+type PlannedReferrer struct {
+	// Repository is where it would be pushed.
+	Repository string `json:"repository"`
+	// Kind is signature, sbom or provenance.
+	Kind string `json:"kind"`
+	// Platform is the platform manifest it would be attached to, empty
+	// for the index.
+	Platform string `json:"platform,omitempty"`
+}
+
 // PlannedArtifact is one artifact a release would produce.
 type PlannedArtifact struct {
 	// Type is the artifact type, as in dist/artifacts.json.
@@ -97,7 +114,7 @@ type PlannedArtifact struct {
 }
 
 func newPlan(w *Workspace, m Mode) *Plan {
-	p := &Plan{Project: w.Proj.Name, Snapshot: m == ModeSnapshot, Steps: []Step{}, Artifacts: []PlannedArtifact{}, Images: []string{}, ImagePlatforms: []string{}}
+	p := &Plan{Project: w.Proj.Name, Snapshot: m == ModeSnapshot, Steps: []Step{}, Artifacts: []PlannedArtifact{}, Images: []string{}, ImagePlatforms: []string{}, Referrers: []PlannedReferrer{}}
 	if platforms, err := w.Cfg.ParsedPlatforms(); err == nil {
 		for _, pl := range platforms {
 			p.Platforms = append(p.Platforms, pl.String())
@@ -156,6 +173,23 @@ func (p *Plan) fill(st *State) {
 		for _, repo := range st.Repos {
 			for _, t := range st.Tags {
 				p.Images = append(p.Images, repo+":"+t)
+			}
+		}
+	}
+	add(artifact.Provenance, ProvenanceFile, distPath(w, ProvenanceFile), "")
+	if st.signer != nil {
+		p.Signer = st.signer.String()
+		add(artifact.Signature, ChecksumsFile+".sig", distPath(w, ChecksumsFile+".sig"), "")
+		add(artifact.Signature, ChecksumsFile+".sigstore.json", distPath(w, ChecksumsFile+".sigstore.json"), "")
+		add(artifact.Provenance, ProvenanceBundle, distPath(w, ProvenanceBundle), "")
+		add(artifact.PublicKey, PublicKeyFile, distPath(w, PublicKeyFile), "")
+		if _, skip := imageSkip(st); !skip {
+			for _, repo := range st.Repos {
+				for _, pl := range append([]string{""}, p.ImagePlatforms...) {
+					for _, k := range []string{KindSignature, KindSBOM, KindProvenance} {
+						p.Referrers = append(p.Referrers, PlannedReferrer{Repository: repo, Kind: k, Platform: pl})
+					}
+				}
 			}
 		}
 	}
@@ -255,6 +289,19 @@ func (p *Plan) WriteText(w io.Writer) error {
 		fmt.Fprintln(tw, "images")
 		for _, ref := range p.Images {
 			fmt.Fprintf(tw, "  %s\n", ref)
+		}
+	}
+	if p.Signer != "" {
+		fmt.Fprintf(tw, "signed with\n  %s\n", p.Signer)
+	}
+	if len(p.Referrers) > 0 {
+		fmt.Fprintln(tw, "attached to the images")
+		for _, r := range p.Referrers {
+			on := "index"
+			if r.Platform != "" {
+				on = r.Platform
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", r.Kind, on, r.Repository)
 		}
 	}
 	if err := tw.Flush(); err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/hoistdev/hoist/project"
 	"github.com/hoistdev/hoist/publish"
 	"github.com/hoistdev/hoist/registry"
+	"github.com/hoistdev/hoist/sign"
 )
 
 // ImageTag is the registry tag of version v: the version without the tag
@@ -266,6 +267,29 @@ func (w *Workspace) PushImage(ctx context.Context, target string, st Stamp, loca
 		return err
 	}
 	defer unlock()
+	var signer sign.Signer
+	if on, _ := w.signing(ModeSnapshot); on {
+		if signer, err = w.Signer(ctx); err != nil {
+			return err
+		}
+	}
+	// Signatures attach by digest before any tag moves, as in a release.
+	var attach func(*pushed) error
+	if signer != nil {
+		attach = func(p *pushed) error {
+			_, err := w.attachOrUndo(ctx, target, signer, st, p)
+			return err
+		}
+	}
+	p, err := w.pushImage(ctx, target, st, local, attach)
+	p.stop(ctx)
+	return err
+}
+
+// pushImage is PushImage without the dist lock, and it leaves a registry
+// it started running for the caller to stop (p.stop). attach, when not
+// nil, runs once the index is pushed by digest and before any tag moves.
+func (w *Workspace) pushImage(ctx context.Context, target string, st Stamp, local bool, attach func(*pushed) error) (*pushed, error) {
 	tags := []string{ImageTag(st.Version)}
 	if w.Env.FloatingTags && !st.Snapshot {
 		tags = w.ImageTags(st.Version)
@@ -279,38 +303,43 @@ func (w *Workspace) PushImage(ctx context.Context, target string, st Stamp, loca
 	}
 	if len(repos) == 0 {
 		if err := w.checkEmbeddedTags(tags); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	if len(repos) == 0 && !w.Env.Force {
+	// The shortcut reads storage only; signatures need the registry.
+	if len(repos) == 0 && !w.Env.Force && attach == nil {
 		idx, err := w.readImage(ctx, st)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		held, err := w.embeddedHolds(ctx, idx, tags)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if held != nil {
 			w.Logf(target, "the embedded registry already holds %s, every blob included: nothing to push (HOIST_FORCE=1 pushes anyway)", strings.Join(refNames(held), ", "))
 			w.Arts.Replace(artifact.ImagePush, held...)
-			return w.SaveArtifacts()
+			return nil, w.SaveArtifacts()
 		}
 	}
 	// Digests first, tags after, the way a release does it: a failure part
 	// of the way through the tags puts back the ones already moved.
 	p, err := w.pushIndex(ctx, target, st, repos)
-	defer p.stop(ctx)
 	if err != nil {
-		return err
+		return p, err
 	}
 	if !st.Snapshot {
 		if err := w.keepVersionTag(ctx, target, p, tags[0]); err != nil {
-			return err
+			return p, err
+		}
+	}
+	if attach != nil {
+		if err := attach(p); err != nil {
+			return p, err
 		}
 	}
 	_, err = w.tagPushed(ctx, target, p, tags, nil)
-	return err
+	return p, err
 }
 
 // keepVersionTag refuses to move a version tag that already names another

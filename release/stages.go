@@ -15,6 +15,7 @@ import (
 	"github.com/hoistdev/hoist/project"
 	"github.com/hoistdev/hoist/publish"
 	"github.com/hoistdev/hoist/registry"
+	"github.com/hoistdev/hoist/sign"
 	"github.com/hoistdev/hoist/version"
 )
 
@@ -57,6 +58,9 @@ func (preflightStage) check(ctx context.Context, st *State) (string, error) {
 		if err := platform.Validate(ctx, "go", platforms); err != nil {
 			return "", err
 		}
+		if err := w.checkSigner(ctx, st.Mode); err != nil {
+			return "", err
+		}
 		rev, err := w.headRevision(ctx)
 		if err != nil {
 			return "", err
@@ -73,13 +77,15 @@ func (preflightStage) check(ctx context.Context, st *State) (string, error) {
 		Dir: w.Cfg.Dir, Dist: w.Cfg.Dist, VersionFile: w.Cfg.VersionFile, Prefix: prefix, PlainTags: prefix == "",
 		Paths: rc.Paths, Bump: w.Env.Bump, PreID: rc.PreID, AllowDetached: rc.AllowDetached,
 		Check: func(ctx context.Context, d version.Decision) error {
+			var errs []error
 			if err := platform.Validate(ctx, "go", platforms); err != nil {
-				return err
+				errs = append(errs, err)
 			}
-			if w.Cfg.Image.Skip || d.Next == nil {
-				return nil
+			if !w.Cfg.Image.Skip && d.Next != nil {
+				errs = append(errs, checkTags(w.ImageTags(d.Next)))
 			}
-			return checkTags(w.ImageTags(d.Next))
+			errs = append(errs, w.checkSigner(ctx, st.Mode))
+			return errors.Join(errs...)
 		},
 		CheckRegistry: func(ctx context.Context) error {
 			if w.Cfg.Image.Skip || (st.planning && len(w.Repositories()) == 0) {
@@ -97,6 +103,9 @@ func (preflightStage) check(ctx context.Context, st *State) (string, error) {
 		return "", err
 	}
 	st.Head = rev.Commit
+	if on, _ := w.signing(st.Mode); on {
+		return "checks the git identity, a clean tree, the branch, a full clone, the platforms, VERSION, the tags, the signing key and the registries, before anything is built", nil
+	}
 	return "checks the git identity, a clean tree, the branch, a full clone, the platforms, VERSION, the tags and the registries, before anything is built", nil
 }
 
@@ -441,7 +450,26 @@ func (s pushStage) Run(ctx context.Context, st *State) (string, error) {
 	}
 	w := st.W
 	if st.Mode == ModeSnapshot {
-		return reason, w.PushImage(ctx, "image:push", st.Stamp, true)
+		// A snapshot's one tag moves inside pushImage, so its signatures
+		// attach there, before the tag, as in image:push.
+		var attach func(*pushed) error
+		if on, _ := w.signing(st.Mode); on {
+			signer, err := w.Signer(ctx)
+			if err != nil {
+				return "", err
+			}
+			attach = func(p *pushed) error {
+				var err error
+				st.attached, err = w.attachOrUndo(ctx, "image:push", signer, st.Stamp, p)
+				return err
+			}
+		}
+		p, err := w.pushImage(ctx, "image:push", st.Stamp, true, attach)
+		st.push = p
+		if p != nil && p.digest != "" {
+			st.Digest = p.digest
+		}
+		return reason, err
 	}
 	p, err := w.pushIndex(ctx, "image:push", st.Stamp, w.Repositories())
 	st.push = p
@@ -450,6 +478,90 @@ func (s pushStage) Run(ctx context.Context, st *State) (string, error) {
 	}
 	st.Digest = p.digest
 	return reason, nil
+}
+
+// signStage writes the provenance of everything the release made and,
+// with a key, signs checksums.txt and the provenance and attaches to the
+// pushed image a signature, an SBOM and the provenance, all by digest:
+// nothing is tagged yet, so a failure here moves no name.
+type signStage struct{}
+
+func (signStage) Name() string                  { return "sign" }
+func (signStage) Skip(st *State) (string, bool) { return st.nothing() }
+
+func (s signStage) Plan(ctx context.Context, st *State) (string, error) {
+	w := st.W
+	what := fmt.Sprintf("writes the SLSA provenance of every output to %s", distPath(w, ProvenanceFile))
+	on, why := w.signing(st.Mode)
+	if !on {
+		return what + "; " + why, nil
+	}
+	signer, err := w.Signer(ctx)
+	if err != nil {
+		return "", err
+	}
+	st.signer = signer
+	what = fmt.Sprintf("%s; signs %s and the provenance with %s", what, ChecksumsFile, signer)
+	if _, skip := imageSkip(st); skip || len(st.Repos) == 0 {
+		return what, nil
+	}
+	plats := 0
+	if ps, err := w.Cfg.ParsedPlatforms(); err == nil {
+		for _, p := range ps {
+			if p.OS == "linux" {
+				plats++
+			}
+		}
+	}
+	attaches := "attaches"
+	if st.Mode == ModeSnapshot {
+		attaches = "the push stage attached"
+	}
+	return fmt.Sprintf("%s; %s a signature, an SPDX SBOM and the provenance to the index and %s in %s, as OCI 1.1 referrers",
+		what, attaches, count(plats, "platform image", "platform images"), strings.Join(st.Repos, ", ")), nil
+}
+
+func (s signStage) Run(ctx context.Context, st *State) (string, error) {
+	reason, err := s.Plan(ctx, st)
+	if err != nil {
+		return "", err
+	}
+	w := st.W
+	var signer sign.Signer
+	if on, _ := w.signing(st.Mode); on {
+		if signer, err = w.Signer(ctx); err != nil {
+			return "", err
+		}
+	}
+	if _, skip := imageSkip(st); !skip && signer != nil && st.push != nil && st.Mode == ModeRelease {
+		st.attached, err = w.attachImage(ctx, "release", signer, st.Stamp, st.push)
+		if err != nil {
+			return "", err
+		}
+	}
+	var repos []string
+	if _, skip := imageSkip(st); !skip {
+		repos = st.Repos
+	}
+	tag := ""
+	if st.Mode == ModeRelease {
+		tag = st.Decision.Tag
+	}
+	return reason, w.signFiles(ctx, signer, st.Stamp, tag, repos, st.Digest)
+}
+
+func (signStage) Undo(ctx context.Context, st *State) error {
+	if len(st.attached) == 0 {
+		return nil
+	}
+	tctx, cancel := context.WithTimeout(ctx, 4*time.Second)
+	defer cancel()
+	opts := append(st.W.publishOptions("release"), publish.WithRetry(1, time.Second, time.Second))
+	if err := publish.Detach(tctx, st.attached, opts...); err != nil {
+		return fmt.Errorf("remove the signatures and attestations attached: %w", err)
+	}
+	st.attached = nil
+	return nil
 }
 
 // embeddedWhere says which embedded registry a push reaches: the one
@@ -590,8 +702,12 @@ func (s manifestStage) Run(ctx context.Context, st *State) (string, error) {
 		m.Tag = st.Decision.Tag
 	}
 	for _, a := range w.Arts.All() {
-		if a.Type == artifact.ImagePush {
+		switch a.Type {
+		case artifact.ImagePush:
 			m.Images = append(m.Images, ImageRef{Ref: a.Name, Digest: a.Digest})
+			continue
+		case artifact.Referrer:
+			m.Referrers = append(m.Referrers, ReferrerRef{Ref: a.Name, Kind: a.Extra["kind"], Subject: a.Extra["subject"], Platform: a.Platform})
 			continue
 		}
 		m.AddArtifacts(a)

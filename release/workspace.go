@@ -48,6 +48,8 @@ type Workspace struct {
 	lockMu    sync.Mutex
 	distLock  *lockfile.Lock
 	lockDepth int
+
+	keys keyRing
 }
 
 // lockDist takes dist/'s lock for the work that follows, so that two runs

@@ -1,7 +1,9 @@
-// Package sbom writes a software bill of materials for each Go binary a
-// release ships, as an SPDX 2.3 JSON document.
+// Package sbom writes software bills of materials as SPDX 2.3 JSON
+// documents: one per Go binary a release ships (Generate, Write), and one
+// per container image it pushes (GenerateImage, GenerateIndex), for the
+// image's signed attestation.
 //
-// Everything in the document comes from the build information the Go
+// Everything in a binary's document comes from the build information the Go
 // linker embeds in every module-aware binary (what `go version -m`
 // prints): the main module, each dependency module with its version and
 // go.sum hash, the Go toolchain, and the build settings. Reading the
@@ -20,4 +22,25 @@
 // artifact. -ldflags is kept (Go itself only records it for builds without
 // -trimpath) because it is part of how the binary was made. Licenses are
 // NOASSERTION: build information does not carry them.
+//
+// An image SBOM is read from the image's layers, stacked as a container
+// runtime stacks them: OCI whiteouts and opaque directories hide what they
+// delete, so the document lists exactly the regular files a container
+// sees, each with its SHA-1 (which SPDX 2.3 requires) and SHA-256. Every
+// Go binary among them is described as the per-binary SBOM describes it,
+// by the same code; the OS packages come from dpkg's status file (or
+// distroless's status.d) and apk's installed database, with the
+// distribution from os-release; the base image comes from the
+// org.opencontainers.image.base.* annotations. What no database records,
+// such as the CA roots of hoist's built-in base, the caller names with
+// WithComponents.
+//
+// The layers are read from the top down, so a file that an upper layer
+// deletes or replaces is never hashed. Only package databases, and files
+// that start like an executable (to read their build information), are
+// held in memory; everything else is hashed as it streams by. Inflating
+// the layer runs on its own goroutine, overlapping with hashing.
+// Identical images and options give identical documents, and EncodeJSON
+// identical bytes: ids, files and packages follow path and name order,
+// and the only time in the document is WithCreated's.
 package sbom

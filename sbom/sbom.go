@@ -27,7 +27,9 @@ import (
 // where build information is silent (licenses, download locations).
 const noAssertion = "NOASSERTION"
 
-// Option configures Generate and Write.
+// Option configures Generate, Write, GenerateImage and GenerateIndex.
+// Options that only make sense for images (WithRepository, WithComponents,
+// WithOwnBinaries) are ignored by Generate and Write.
 type Option func(*options)
 
 type options struct {
@@ -36,12 +38,16 @@ type options struct {
 	version       string
 	namespaceBase string
 	license       string
+	repository    string
+	components    []Component
+	ownBinaries   []string
 }
 
 // WithLicense declares the SPDX license expression (such as "Apache-2.0")
 // of the project the binary is built from, on the binary and on its main
 // module. The default is NOASSERTION: dependencies always keep it, since a
-// binary's build information says nothing about their licenses.
+// binary's build information says nothing about their licenses. In an
+// image SBOM it applies to the binaries named by WithOwnBinaries only.
 func WithLicense(expr string) Option {
 	return func(o *options) { o.license = expr }
 }
@@ -57,7 +63,10 @@ func WithCreated(t time.Time) Option {
 // WithName sets the name the document, its namespace and the binary's
 // package are known by. The default is the binary's file name without a
 // ".exe" suffix, so the Windows and Linux SBOMs of one service share a
-// name.
+// name. For an image or index, it names the image package instead, and
+// may be a repository path such as "owner/app" (the package URL takes its
+// last segment); the default there is the last segment of WithRepository,
+// else the org.opencontainers.image.title annotation, else "image".
 func WithName(name string) Option {
 	return func(o *options) { o.name = name }
 }
@@ -66,7 +75,9 @@ func WithName(name string) Option {
 // in the document name and namespace. The default is the main module
 // version Go stamped into the binary, or "devel" when Go only recorded
 // "(devel)". Releases pass the version they inject with -ldflags, since
-// that is what users see.
+// that is what users see. For an image or index, it is the image package's
+// version (default: the org.opencontainers.image.version annotation) and
+// the version of the binaries named by WithOwnBinaries.
 func WithVersion(version string) Option {
 	return func(o *options) { o.version = version }
 }
@@ -74,7 +85,8 @@ func WithVersion(version string) Option {
 // WithNamespaceBase sets the URL prefix of the document namespace, for
 // projects that want namespaces under their own domain. The default is
 // "https://hoist.dev/spdx". The namespace is the base followed by
-// "/<name>-<version>-<first 12 hex digits of the binary's SHA-256>".
+// "/<name>-<version>-<first 12 hex digits of the binary's SHA-256>"; for an
+// image or index, of its manifest digest.
 func WithNamespaceBase(base string) Option {
 	return func(o *options) { o.namespaceBase = base }
 }
@@ -92,8 +104,8 @@ func makeOptions(opts ...Option) (options, error) {
 		return o, fmt.Errorf("sbom: WithNamespaceBase(%q): want an absolute URL without query or fragment, such as https://example.com/spdx", o.namespaceBase)
 	}
 	o.namespaceBase = strings.TrimSuffix(o.namespaceBase, "/")
-	if strings.ContainsAny(o.name, "/\\") {
-		return o, fmt.Errorf("sbom: WithName(%q): a name cannot contain path separators; pass the bare binary name", o.name)
+	if err := o.checkImageOptions(); err != nil {
+		return o, err
 	}
 	return o, nil
 }
@@ -107,6 +119,9 @@ func Generate(ctx context.Context, binaryPath string, opts ...Option) (*v2_3.Doc
 	o, err := makeOptions(opts...)
 	if err != nil {
 		return nil, err
+	}
+	if strings.ContainsAny(o.name, "/\\") {
+		return nil, fmt.Errorf("sbom: WithName(%q): a binary's name cannot contain path separators; pass the bare binary name", o.name)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("sbom %s: %w", binaryPath, err)
@@ -190,58 +205,97 @@ func fromBuildInfo(bi *debug.BuildInfo, fileName, sha256 string, o options) *v2_
 			Created:  created,
 		},
 	}
+	g := describeGoBinary(ids, bi, goBinarySpec{
+		fileName: fileName,
+		name:     name,
+		version:  version,
+		sha256:   sha256,
+		license:  o.license,
+		created:  created,
+	})
+	doc.Packages = g.packages
+	doc.Relationships = append([]*v2_3.Relationship{relate("DOCUMENT", common.TypeRelationshipDescribe, g.bin.PackageSPDXIdentifier)}, g.rels...)
+	return doc
+}
 
+// goBinarySpec says how to present one Go binary; its build information
+// says the rest.
+type goBinarySpec struct {
+	fileName string // base name of the file, the binary package's name
+	name     string // what the binary's element id is derived from
+	version  string // release version; "" when only build information knows
+	sha256   string // hex SHA-256 of the file
+	license  string // declared license of the binary and main module; "" for NOASSERTION
+	created  string // date of the build setting annotations
+	// scope keeps ids apart when one document holds several binaries:
+	// with a scope "web", ids read Binary-web, Module-web-<path> and
+	// Stdlib-web instead of Binary-<name>, Module-<path> and Stdlib.
+	scope string
+}
+
+// goBinary is a Go binary as SBOMs present it: the binary's package, then
+// its main module, dependency modules and standard library, with the
+// relationships among them. The per-binary SBOM and the image SBOM both use
+// it, so a binary reads the same in either.
+type goBinary struct {
+	bin      *v2_3.Package
+	packages []*v2_3.Package // bin first
+	rels     []*v2_3.Relationship
+}
+
+func describeGoBinary(ids idAllocator, bi *debug.BuildInfo, s goBinarySpec) goBinary {
 	goVersion, _, _ := strings.Cut(bi.GoVersion, " ")
 	settings := make(map[string]string, len(bi.Settings))
-	for _, s := range bi.Settings {
-		settings[s.Key] = s.Value
+	for _, st := range bi.Settings {
+		settings[st.Key] = st.Value
 	}
+	var g goBinary
 	bin := &v2_3.Package{
-		PackageName:           fileName,
-		PackageSPDXIdentifier: ids.next("Binary-" + name),
-		PackageVersion:        version,
-		PackageFileName:       fileName,
-		PackageChecksums:      []common.Checksum{{Algorithm: common.SHA256, Value: sha256}},
+		PackageName:           s.fileName,
+		PackageSPDXIdentifier: ids.next("Binary-" + cmp.Or(s.scope, s.name)),
+		PackageVersion:        s.version,
+		PackageFileName:       s.fileName,
+		PackageChecksums:      []common.Checksum{{Algorithm: common.SHA256, Value: s.sha256}},
 		PrimaryPackagePurpose: "APPLICATION",
 		PackageComment:        fmt.Sprintf("Go executable for %s/%s built with %s.", cmp.Or(settings["GOOS"], "unknown"), cmp.Or(settings["GOARCH"], "unknown"), goVersion),
 	}
-	for _, s := range bi.Settings {
-		if !allowedSetting(s.Key) {
+	for _, st := range bi.Settings {
+		if !allowedSetting(st.Key) {
 			continue
 		}
 		bin.Annotations = append(bin.Annotations, v2_3.Annotation{
 			Annotator:                common.Annotator{AnnotatorType: "Tool", Annotator: "hoist"},
-			AnnotationDate:           created,
+			AnnotationDate:           s.created,
 			AnnotationType:           "OTHER",
 			AnnotationSPDXIdentifier: common.MakeDocElementID("", string(bin.PackageSPDXIdentifier)),
-			AnnotationComment:        "go build setting: " + s.Key + "=" + s.Value,
+			AnnotationComment:        "go build setting: " + st.Key + "=" + st.Value,
 		})
 	}
-	doc.Packages = append(doc.Packages, declare(describe(bin), o.license))
-	doc.Relationships = append(doc.Relationships, relate("DOCUMENT", common.TypeRelationshipDescribe, bin.PackageSPDXIdentifier))
+	g.bin = declare(describe(bin), s.license)
+	g.packages = append(g.packages, g.bin)
 
 	// Go records the modules linked into the binary but not who requires
 	// whom, so every dependency hangs directly off the main module.
 	root := bin.PackageSPDXIdentifier
 	if bi.Main.Path != "" {
 		mainVersion := realVersion(bi.Main.Version)
-		if mainVersion == "" && version != "" {
-			mainVersion = moduleVersion(version)
+		if mainVersion == "" && s.version != "" {
+			mainVersion = moduleVersion(s.version)
 		}
-		main := modulePackage(ids.next("Module-"+bi.Main.Path), bi.Main.Path, bi.Main.Path, mainVersion, bi.Main.Sum, "")
+		main := modulePackage(ids.next(scopedID("Module", s.scope, bi.Main.Path)), bi.Main.Path, bi.Main.Path, mainVersion, bi.Main.Sum, "")
 		main.PrimaryPackagePurpose = "SOURCE"
-		doc.Packages = append(doc.Packages, declare(main, o.license))
-		doc.Relationships = append(doc.Relationships, relate(bin.PackageSPDXIdentifier, common.TypeRelationshipGeneratedFrom, main.PackageSPDXIdentifier))
+		g.packages = append(g.packages, declare(main, s.license))
+		g.rels = append(g.rels, relate(bin.PackageSPDXIdentifier, common.TypeRelationshipGeneratedFrom, main.PackageSPDXIdentifier))
 		root = main.PackageSPDXIdentifier
 	}
 	for _, dep := range bi.Deps {
-		p := depPackage(ids.next("Module-"+dep.Path), dep)
-		doc.Packages = append(doc.Packages, p)
-		doc.Relationships = append(doc.Relationships, relate(root, common.TypeRelationshipDependsOn, p.PackageSPDXIdentifier))
+		p := depPackage(ids.next(scopedID("Module", s.scope, dep.Path)), dep)
+		g.packages = append(g.packages, p)
+		g.rels = append(g.rels, relate(root, common.TypeRelationshipDependsOn, p.PackageSPDXIdentifier))
 	}
 	std := &v2_3.Package{
 		PackageName:           "stdlib",
-		PackageSPDXIdentifier: ids.next("Stdlib"),
+		PackageSPDXIdentifier: ids.next(scopedID("Stdlib", s.scope, "")),
 		PackageVersion:        goVersion,
 		PrimaryPackagePurpose: "LIBRARY",
 		PackageComment:        "The Go standard library and runtime linked into the binary.",
@@ -249,9 +303,21 @@ func fromBuildInfo(bi *debug.BuildInfo, fileName, sha256 string, o options) *v2_
 			purlRef("stdlib", goVersion),
 		},
 	}
-	doc.Packages = append(doc.Packages, describe(std))
-	doc.Relationships = append(doc.Relationships, relate(root, common.TypeRelationshipDependsOn, std.PackageSPDXIdentifier))
-	return doc
+	g.packages = append(g.packages, describe(std))
+	g.rels = append(g.rels, relate(root, common.TypeRelationshipDependsOn, std.PackageSPDXIdentifier))
+	return g
+}
+
+// scopedID joins an id's kind, scope and subject with dashes, leaving out
+// the empty parts, so that an empty scope gives the per-binary ids.
+func scopedID(kind, scope, subject string) string {
+	id := kind
+	for _, part := range []string{scope, subject} {
+		if part != "" {
+			id += "-" + part
+		}
+	}
+	return id
 }
 
 // depPackage describes one dependency as it was built: a replaced module

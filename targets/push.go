@@ -17,9 +17,12 @@ import (
 // dist/artifacts.json from an earlier image:build instead of rebuilding
 // when the binaries are not there. With no registry configured it pushes
 // to hoist's embedded registry and verifies the push by pulling it back.
+// With HOIST_SIGN=1 and a key, it signs the index and each platform
+// manifest and attaches an SBOM and the provenance, before the tag moves.
 // Env: REGISTRY (comma-separated repository prefixes, e.g. ghcr.io/acme),
 // HOIST_INSECURE_REGISTRIES, HOIST_FLOATING_TAGS=1 (also move latest and
-// MAJOR.MINOR), HOIST_FORCE=1, HOIST_REGISTRY_DATA, HOIST_REGISTRY_COMMAND.
+// MAJOR.MINOR), HOIST_FORCE=1, HOIST_REGISTRY_DATA, HOIST_REGISTRY_COMMAND,
+// HOIST_SIGN=1, COSIGN_KEY, COSIGN_PASSWORD.
 func (Image) Push(ctx context.Context) error {
 	s, err := session.Load()
 	if err != nil {

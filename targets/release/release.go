@@ -61,6 +61,39 @@ func (Release) Verify(ctx context.Context) error {
 	return s.Verify(ctx)
 }
 
+// Check verifies the published release of VERSION: signatures, SBOMs and provenance against the public key.
+//
+// In every registry (or the embedded one), the version tag's index and each
+// platform manifest must carry a signature, an SPDX SBOM and a SLSA
+// provenance statement signed by the key, about exactly that digest, and
+// the provenance must name the commit the git tag points at. When dist/
+// holds the release's files, checksums.txt's signatures, every file it
+// lists and the signed provenance are checked too. Trusts only the public
+// key. Env: COSIGN_PUBLIC_KEY (default cosign.pub at the root, else the
+// public half of COSIGN_KEY), REGISTRY, HOIST_INSECURE_REGISTRIES,
+// HOIST_REGISTRY_DATA.
+func (Release) Check(ctx context.Context) error {
+	s, err := session.Load()
+	if err != nil {
+		return err
+	}
+	return session.Interruptible(ctx, s.Check)
+}
+
+// Keygen writes a new signing key pair, cosign.key and cosign.pub, in cosign's format.
+//
+// The private key is encrypted with COSIGN_PASSWORD (which may be empty);
+// the files are written at the module root and never overwritten. Keep
+// cosign.key secret (a CI secret, COSIGN_KEY) and commit cosign.pub, which
+// release:check and cosign verify --key use.
+func (Release) Keygen(ctx context.Context) error {
+	s, err := session.Load()
+	if err != nil {
+		return err
+	}
+	return s.Keygen(ctx)
+}
+
 // Level runs release with an explicit bump: major, minor, patch or prerelease.
 func (Release) Level(ctx context.Context, level string) error {
 	s, err := session.Load()

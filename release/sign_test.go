@@ -1,0 +1,342 @@
+package release
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"io"
+	"io/fs"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
+
+	"github.com/hoistdev/hoist/attest"
+	"github.com/hoistdev/hoist/internal/cosigntest"
+	"github.com/hoistdev/hoist/publish"
+	"github.com/hoistdev/hoist/sign"
+)
+
+const testKeyPassword = "k3y-pa55-8e41"
+
+// keyPair writes a cosign-format key pair outside the repository and
+// returns the private and public key files.
+func keyPair(t testing.TB) (priv, pub string) {
+	t.Helper()
+	k, p, err := sign.GenerateKeyPair([]byte(testKeyPassword))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	priv, pub = filepath.Join(dir, "cosign.key"), filepath.Join(dir, "cosign.pub")
+	if err := os.WriteFile(priv, k, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(pub, p, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return priv, pub
+}
+
+// referrersRegistry is go-containerregistry's in-process registry with the
+// OCI 1.1 referrers API switched on: the embedded registry and
+// distribution 2.8 lack it (the e2e tests use those), so this covers the
+// API path.
+func referrersRegistry(t testing.TB) string {
+	t.Helper()
+	reg := httptest.NewServer(ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)), ggcrregistry.WithReferrersSupport(true)))
+	t.Cleanup(reg.Close)
+	return strings.TrimPrefix(reg.URL, "http://")
+}
+
+// TestSignedRelease releases with a key to a registry with the referrers
+// API: the plan names the signer and every attachment, the run attaches
+// exactly those and records them, the files next to checksums.txt verify,
+// release:check passes, pushing the same image again attaches nothing new,
+// and neither the password nor the private key is in any output or file.
+func TestSignedRelease(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a signed release")
+	}
+	r := svcRepo(t)
+	priv, pubFile := keyPair(t)
+	host := referrersRegistry(t)
+	rl := &releaser{t: t, r: r, env: map[string]string{
+		"REGISTRY": host + "/acme", "PLATFORMS": "linux/amd64,linux/arm64", "COSIGN_KEY": priv, "COSIGN_PASSWORD": testKeyPassword,
+	}}
+	p := rl.plan(ModeRelease, nil)
+	if !strings.HasPrefix(p.Signer, "ecdsa-p256 key sha256:") || len(p.Referrers) != 9 {
+		t.Errorf("plan signer %q with %d referrers, want an ecdsa-p256 key and 9 (3 on the index, 3 on each of 2 platforms)", p.Signer, len(p.Referrers))
+	}
+	out, err := rl.run(ModeRelease, nil, okGates)
+	if err != nil {
+		t.Fatalf("release: %v\n%s", err, out)
+	}
+	m := rl.manifest()
+	samePlanAndRun(t, p, m)
+
+	pubPEM, _ := os.ReadFile(pubFile)
+	pub, err := sign.ParsePublicKey(pubPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dist := filepath.Join(r.dir, "dist")
+	sums, _ := os.ReadFile(filepath.Join(dist, ChecksumsFile))
+	bundle, _ := os.ReadFile(filepath.Join(dist, ChecksumsFile+".sigstore.json"))
+	if err := sign.VerifyBlob(pub, sums, bundle); err != nil {
+		t.Errorf("checksums.txt.sigstore.json does not verify: %v", err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dist, PublicKeyFile)); !bytes.Equal(got, pubPEM) {
+		t.Errorf("dist/cosign.pub = %s, want the key's public half %s", got, pubPEM)
+	}
+	provBundle, _ := os.ReadFile(filepath.Join(dist, ProvenanceBundle))
+	payload, err := sign.VerifyStatement(pub, provBundle)
+	if err != nil {
+		t.Fatalf("provenance bundle: %v", err)
+	}
+	plain, _ := os.ReadFile(filepath.Join(dist, ProvenanceFile))
+	if !bytes.Equal(bytes.TrimSpace(plain), payload) {
+		t.Errorf("dist/%s is not the statement %s signs", ProvenanceFile, ProvenanceBundle)
+	}
+	st, err := attest.Parse(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range m.Artifacts {
+		if (a.Type == "archive" || a.Type == "sbom" || a.Type == "checksums") && !st.Covers("sha256:"+a.SHA256) {
+			t.Errorf("the provenance does not cover %s", a.Name)
+		}
+	}
+	if !st.Covers(m.Images[0].Digest) {
+		t.Errorf("the provenance does not cover the image index %s", m.Images[0].Digest)
+	}
+	var prov attest.Provenance
+	if err := json.Unmarshal(st.Predicate, &prov); err != nil {
+		t.Fatal(err)
+	}
+	if prov.BuildDefinition.ExternalParameters.Source.Commit != m.Commit || prov.BuildDefinition.ExternalParameters.Source.Ref != "refs/tags/"+m.Tag {
+		t.Errorf("provenance source = %+v, want commit %s and ref refs/tags/%s", prov.BuildDefinition.ExternalParameters.Source, m.Commit, m.Tag)
+	}
+	if bins := prov.BuildDefinition.InternalParameters.Binaries; len(bins) != 2 || !strings.Contains(strings.Join(bins[0].Flags, " "), "-X main.version="+m.Version) {
+		t.Errorf("provenance binaries = %+v, want 2 with the stamped version in their flags", bins)
+	}
+
+	// Every attachment is on the registry and verifies.
+	repo := host + "/acme/svc"
+	for _, ref := range m.Referrers {
+		descs, err := publish.Referrers(t.Context(), repo, ref.Subject)
+		if err != nil || len(descs) != 3 {
+			t.Errorf("referrers of %s = %d, %v; want 3", ref.Subject, len(descs), err)
+		}
+	}
+
+	// release:check, trusting only the public key.
+	w, wout := open(t, r.dir, rl.with(map[string]string{"COSIGN_KEY": "", "COSIGN_PASSWORD": "", "COSIGN_PUBLIC_KEY": pubFile}), nil)
+	if err := w.Check(t.Context()); err != nil {
+		t.Errorf("Check = %v\n%s", err, wout)
+	}
+
+	// Pushing the released commit again (image:push with HOIST_SIGN=1)
+	// signs the same bytes: nothing new is attached.
+	w2, wout2 := open(t, r.dir, rl.with(map[string]string{"HOIST_SIGN": "1"}), nil)
+	stamp, err := w2.CurrentStamp(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w2.PushImage(t.Context(), "image:push", stamp, false); err != nil {
+		t.Fatalf("image:push with HOIST_SIGN=1: %v\n%s", err, wout2)
+	}
+	out2 := wout2.String()
+	if !strings.Contains(out2, "(0 new, 9 already there)") {
+		t.Errorf("signing the released image again attached something new:\n%s", out2)
+	}
+
+	// No secret anywhere.
+	keyPEM, _ := os.ReadFile(priv)
+	body := strings.Split(string(keyPEM), "\n")[1]
+	for name, text := range map[string]string{"release output": out, "image:push output": out2, "check output": wout.String()} {
+		if strings.Contains(text, testKeyPassword) || strings.Contains(text, body) {
+			t.Errorf("%s shows the password or the private key", name)
+		}
+	}
+	_ = filepath.WalkDir(dist, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, _ := os.ReadFile(p)
+		if bytes.Contains(data, []byte(testKeyPassword)) || bytes.Contains(data, []byte(body)) || bytes.Contains(data, []byte("PRIVATE KEY")) {
+			t.Errorf("%s holds the password or the private key", p)
+		}
+		return nil
+	})
+}
+
+// TestCosignVerifiesReferrersAPI: the real cosign finds and verifies what
+// a release attached through the referrers API.
+func TestCosignVerifiesReferrersAPI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a signed release")
+	}
+	bin := cosigntest.Binary(t)
+	r := svcRepo(t)
+	priv, pubFile := keyPair(t)
+	host := referrersRegistry(t)
+	rl := &releaser{t: t, r: r, env: map[string]string{
+		"REGISTRY": host + "/acme", "PLATFORMS": "linux/amd64", "COSIGN_KEY": priv, "COSIGN_PASSWORD": testKeyPassword,
+	}}
+	if out, err := rl.run(ModeRelease, nil, okGates); err != nil {
+		t.Fatalf("release: %v\n%s", err, out)
+	}
+	ref := host + "/acme/svc@" + rl.manifest().Images[0].Digest
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"verify"},
+		{"verify-attestation", "--type", "slsaprovenance1"},
+		{"verify-attestation", "--type", "spdxjson"},
+	} {
+		full := append(append(args, "--key", pubFile, "--insecure-ignore-tlog=true", "--allow-http-registry"), ref)
+		if out, err := cosigntest.Run(t, bin, dir, nil, full...); err != nil {
+			t.Errorf("cosign %s: %v\n%s", strings.Join(full, " "), err, out)
+		}
+	}
+}
+
+// TestSignPreflight: a signing key that cannot sign stops the release
+// before anything is built, naming the setting to fix; the plan refuses
+// the same way.
+func TestSignPreflight(t *testing.T) {
+	priv, pub := keyPair(t)
+	p224, err := ecdsa.GenerateKey(elliptic.P224(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKCS8PrivateKey(p224)
+	weak := filepath.Join(t.TempDir(), "p224.key")
+	if err := os.WriteFile(weak, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []string
+	}{
+		{"missing file", map[string]string{"COSIGN_KEY": "nope/cosign.key"}, []string{"COSIGN_KEY=nope/cosign.key", "cannot read the signing key", "point COSIGN_KEY at the private key file"}},
+		{"wrong password", map[string]string{"COSIGN_KEY": priv, "COSIGN_PASSWORD": "typo-8c1"}, []string{"COSIGN_KEY=" + priv, "wrong password", "set COSIGN_PASSWORD"}},
+		{"no password", map[string]string{"COSIGN_KEY": priv}, []string{"no password opens it", "set COSIGN_PASSWORD"}},
+		{"public key given", map[string]string{"COSIGN_KEY": pub}, []string{"not a private key", "not the public one"}},
+		{"unsupported key", map[string]string{"COSIGN_KEY": weak}, []string{"unsupported key", "P-224", "release:keygen"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := svcRepo(t)
+			rl := &releaser{t: t, r: r, env: map[string]string{"REGISTRY": memRegistry(t) + "/acme", "PLATFORMS": "linux/amd64"}}
+			before := r.state()
+			p := rl.plan(ModeRelease, tt.env)
+			out, err := rl.run(ModeRelease, tt.env, okGates)
+			var pe *PreflightError
+			if !errors.As(err, &pe) {
+				t.Fatalf("release = %v, want a preflight refusal\n%s", err, out)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(err.Error(), want) || !strings.Contains(p.Refused, want) {
+					t.Errorf("release error %q / plan refusal %q: want both to say %q", err, p.Refused, want)
+				}
+			}
+			if strings.Contains(err.Error(), "typo-8c1") {
+				t.Errorf("the error shows the password: %v", err)
+			}
+			if after := r.state(); after != before {
+				t.Errorf("a refused release changed the repository: %+v -> %+v", before, after)
+			}
+			if _, err := os.Stat(filepath.Join(r.dir, "dist", "svc_linux_amd64")); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("a refused release built binaries: %v", err)
+			}
+		})
+	}
+}
+
+// refusingRegistry is a registry that takes images but refuses the
+// referrer manifest named by refuse (1-based), as a registry predating
+// OCI 1.1 refuses them all: a fault the real registries cannot produce on
+// demand part-way through.
+func refusingRegistry(t *testing.T, refuse int64) string {
+	t.Helper()
+	backend := httptest.NewServer(ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(backend.Close)
+	u, _ := url.Parse(backend.URL)
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/sha256:") {
+			body, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			if bytes.Contains(body, []byte(`"subject"`)) && n.Add(1) == refuse {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusBadRequest)
+				_, _ = w.Write([]byte(`{"errors":[{"code":"MANIFEST_INVALID","message":"manifest invalid: unknown field subject"}]}`))
+				return
+			}
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+// TestSignRefusedRollsBack: a registry that refuses a referrer part-way
+// fails the release at the sign stage with the way out named; no git tag,
+// no registry tag and no attachment stays behind.
+func TestSignRefusedRollsBack(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a release")
+	}
+	r := svcRepo(t)
+	priv, _ := keyPair(t)
+	host := refusingRegistry(t, 5)
+	rl := &releaser{t: t, r: r, env: map[string]string{
+		"REGISTRY": host + "/acme", "PLATFORMS": "linux/amd64", "COSIGN_KEY": priv, "COSIGN_PASSWORD": testKeyPassword,
+	}}
+	before := r.state()
+	out, err := rl.run(ModeRelease, nil, okGates)
+	if !errors.Is(err, publish.ErrReferrersRefused) || !strings.Contains(err.Error(), "HOIST_SIGN=off") {
+		t.Fatalf("release = %v, want ErrReferrersRefused naming HOIST_SIGN=off\n%s", err, out)
+	}
+	if after := r.state(); after != before {
+		t.Errorf("the failed release changed the repository: %+v -> %+v", before, after)
+	}
+	repo := host + "/acme/svc"
+	if d, err := publish.TagDigest(t.Context(), repo, "1.4.0"); err != nil || d != "" {
+		t.Errorf("tag 1.4.0 after the failed release = %q, %v; want none", d, err)
+	}
+	var a struct {
+		Artifacts []struct {
+			Type, Name, Digest string
+		}
+	}
+	data, _ := os.ReadFile(filepath.Join(r.dir, "dist", "artifacts.json"))
+	_ = json.Unmarshal(data, &a)
+	for _, art := range a.Artifacts {
+		if art.Type == "image-index" {
+			descs, err := publish.Referrers(t.Context(), repo, art.Digest)
+			if err != nil || len(descs) != 0 {
+				t.Errorf("referrers of the index after the rollback = %d, %v; want none", len(descs), err)
+			}
+		}
+	}
+	if !strings.Contains(out, "everything is back as it was") {
+		t.Errorf("the output does not say the release was rolled back:\n%s", out)
+	}
+}
