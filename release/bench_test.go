@@ -1,6 +1,9 @@
 package release
 
 import (
+	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -8,6 +11,7 @@ import (
 	"github.com/hoistdev/hoist/artifact"
 	"github.com/hoistdev/hoist/gobuild"
 	"github.com/hoistdev/hoist/project"
+	"github.com/hoistdev/hoist/sign"
 )
 
 // webBinaries builds the repository's reference service for the default
@@ -65,4 +69,102 @@ func BenchmarkPackageNoop(b *testing.B) {
 		}
 	}
 	b.ReportMetric(mb, "MB/binary")
+}
+
+// webRepo is a repository holding a copy of hoist's reference service
+// (cmd/web, standard library only) at VERSION 0.1.0, committed.
+func webRepo(b *testing.B) string {
+	b.Helper()
+	isolateGit(b)
+	dir := b.TempDir()
+	root, _ := filepath.Abs("..")
+	for _, f := range []string{"main.go", "server.go", "doc.go"} {
+		copyFile(b, filepath.Join(root, "cmd", "web", f), filepath.Join(dir, "cmd", "web", f))
+	}
+	for name, content := range map[string]string{
+		"go.mod": "module example.com/web\n\ngo 1.26\n", "VERSION": "0.1.0\n", ".gitignore": "/dist/\n", "README.md": "web\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	r := &testRepo{t: b, dir: dir}
+	r.git("init", "-q", "-b", "main")
+	r.git("config", "user.name", "t")
+	r.git("config", "user.email", "t@example.com")
+	r.git("add", ".")
+	r.git("commit", "-qm", "feat: web")
+	return dir
+}
+
+// BenchmarkSignedRelease measures what signing and attaching add to a
+// release: cmd/web for linux/amd64 and linux/arm64, released to an
+// in-process registry without the referrers API (the slower path, as the
+// embedded registry and distribution 2.x take), from fresh copies of one
+// repository, once with a cosign key and once without in every iteration,
+// in alternating order so that load drift hits both. It reports the mean
+// of each, their ratio, the sign stage on its own, and the key's scrypt
+// decryption that preflight pays (cosign pays it too).
+func BenchmarkSignedRelease(b *testing.B) {
+	tmpl := webRepo(b)
+	priv, _ := keyPair(b)
+	host := memRegistry(b)
+	var total [2]time.Duration
+	var stage, keyLoad time.Duration
+	n := 0
+	for b.Loop() {
+		for k := range 2 {
+			withKey := (n+k)%2 == 0
+			b.StopTimer()
+			dir := filepath.Join(b.TempDir(), "repo")
+			if out, err := exec.Command("cp", "-a", tmpl, dir).CombinedOutput(); err != nil {
+				b.Fatalf("cp: %v\n%s", err, out)
+			}
+			env := map[string]string{"REGISTRY": fmt.Sprintf("%s/run%d-%d", host, n, k), "PLATFORMS": "linux/amd64,linux/arm64"}
+			if withKey {
+				env["COSIGN_KEY"], env["COSIGN_PASSWORD"] = priv, testKeyPassword
+			}
+			w, out := open(b, dir, env, nil)
+			b.StartTimer()
+			start := time.Now()
+			if err := w.Release(b.Context(), ModeRelease, okGates); err != nil {
+				b.Fatalf("release: %v\n%s", err, out)
+			}
+			d := time.Since(start)
+			b.StopTimer()
+			i := 1
+			if withKey {
+				i = 0
+				m := readManifest(b, filepath.Join(dir, "dist", ManifestFile))
+				for _, s := range m.Stages {
+					if s.Name == "sign" {
+						stage += time.Duration(s.DurationMS) * time.Millisecond
+					}
+				}
+				t0 := time.Now()
+				if _, err := sign.LoadKey(mustRead(b, priv), []byte(testKeyPassword)); err != nil {
+					b.Fatal(err)
+				}
+				keyLoad += time.Since(t0)
+			}
+			total[i] += d
+			b.StartTimer()
+		}
+		n++
+	}
+	per := func(d time.Duration) float64 { return d.Seconds() / float64(n) }
+	b.ReportMetric(per(total[0]), "s-signed/op")
+	b.ReportMetric(per(total[1]), "s-unsigned/op")
+	b.ReportMetric(float64(total[0])/float64(total[1]), "ratio")
+	b.ReportMetric(per(stage), "s-sign-stage/op")
+	b.ReportMetric(per(keyLoad), "s-key-decrypt/op")
+}
+
+func mustRead(b *testing.B, p string) []byte {
+	b.Helper()
+	data, err := os.ReadFile(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return data
 }

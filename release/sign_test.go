@@ -340,3 +340,115 @@ func TestSignRefusedRollsBack(t *testing.T) {
 		t.Errorf("the output does not say the release was rolled back:\n%s", out)
 	}
 }
+
+// TestCheckFindsProblems: release:check names each way a published
+// release can fail to match: another key, a missing or changed file, an
+// attestation moved to another image, a version that was never tagged.
+func TestCheckFindsProblems(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a signed release")
+	}
+	r := svcRepo(t)
+	priv, pubFile := keyPair(t)
+	host := referrersRegistry(t)
+	env := map[string]string{"REGISTRY": host + "/acme", "PLATFORMS": "linux/amd64", "COSIGN_KEY": priv, "COSIGN_PASSWORD": testKeyPassword}
+	rl := &releaser{t: t, r: r, env: env}
+	if out, err := rl.run(ModeRelease, nil, okGates); err != nil {
+		t.Fatalf("release: %v\n%s", err, out)
+	}
+	m := rl.manifest()
+	check := func(extra map[string]string) (string, error) {
+		w, out := open(t, r.dir, rl.with(extra), nil)
+		err := w.Check(t.Context())
+		return out.String(), err
+	}
+	if out, err := check(map[string]string{"COSIGN_PUBLIC_KEY": pubFile}); err != nil {
+		t.Fatalf("Check of an intact release = %v\n%s", err, out)
+	}
+	_, otherPub := keyPair(t)
+	if _, err := check(map[string]string{"COSIGN_PUBLIC_KEY": otherPub}); err == nil || !strings.Contains(err.Error(), "has no signature, no sbom, no provenance signed by key") {
+		t.Errorf("Check with another key = %v, want every missing kind named", err)
+	}
+
+	// An attestation of the index, attached to the platform manifest too.
+	repo := host + "/acme/svc"
+	var index, platform, sigRef string
+	for _, ref := range m.Referrers {
+		switch {
+		case ref.Platform == "" && ref.Kind == KindSignature:
+			index, sigRef = ref.Subject, ref.Ref
+		case ref.Platform != "":
+			platform = ref.Subject
+		}
+	}
+	_, digest, _ := strings.Cut(sigRef, "@")
+	art, err := publish.ReadArtifact(t.Context(), repo, digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := publish.Attach(t.Context(), repo, platform, []publish.Artifact{{ArtifactType: art.ArtifactType, Data: art.Data}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := check(map[string]string{"COSIGN_PUBLIC_KEY": pubFile}); err == nil || !strings.Contains(err.Error(), "about other digests than "+platform) {
+		t.Errorf("Check with the index's signature on %s = %v, want the misplaced attestation named", platform, err)
+	}
+	_ = index
+
+	// Files in dist/.
+	dist := filepath.Join(r.dir, "dist")
+	if err := os.Remove(filepath.Join(dist, ProvenanceBundle)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := check(map[string]string{"COSIGN_PUBLIC_KEY": pubFile}); err == nil || !strings.Contains(err.Error(), "has no signed provenance") {
+		t.Errorf("Check without the provenance bundle = %v, want it named", err)
+	}
+
+	// A VERSION nobody tagged.
+	r.write("VERSION", "9.9.9\n")
+	if _, err := check(map[string]string{"COSIGN_PUBLIC_KEY": pubFile}); err == nil || !strings.Contains(err.Error(), "there is no tag v9.9.9") {
+		t.Errorf("Check of an untagged VERSION = %v, want the missing tag named", err)
+	}
+	// No key at all.
+	w, _ := open(t, r.dir, map[string]string{"REGISTRY": host + "/acme"}, nil)
+	if err := w.Check(t.Context()); err == nil || !strings.Contains(err.Error(), "COSIGN_PUBLIC_KEY") {
+		t.Errorf("Check without any key = %v, want COSIGN_PUBLIC_KEY named", err)
+	}
+}
+
+// TestKeygen: release:keygen writes a key pair cosign and hoist both read,
+// keeps the private key out of git and never overwrites a key.
+func TestKeygen(t *testing.T) {
+	r := svcRepo(t)
+	w, out := open(t, r.dir, map[string]string{"COSIGN_PASSWORD": testKeyPassword}, nil)
+	if err := w.Keygen(t.Context()); err != nil {
+		t.Fatalf("Keygen = %v\n%s", err, out)
+	}
+	key, err := os.ReadFile(filepath.Join(r.dir, "cosign.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(filepath.Join(r.dir, "cosign.key")); fi.Mode().Perm() != 0o600 {
+		t.Errorf("cosign.key mode = %v, want 0600", fi.Mode().Perm())
+	}
+	s, err := sign.LoadKey(key, []byte(testKeyPassword))
+	if err != nil {
+		t.Fatalf("the generated key does not open with COSIGN_PASSWORD: %v", err)
+	}
+	pubPEM, _ := os.ReadFile(filepath.Join(r.dir, PublicKeyFile))
+	pub, err := sign.ParsePublicKey(pubPEM)
+	if err != nil || sign.Fingerprint(pub) != sign.Fingerprint(s.PublicKey()) {
+		t.Errorf("cosign.pub is not the key's public half: %v", err)
+	}
+	if st := r.git("status", "--porcelain"); strings.Contains(st, "cosign.key") || !strings.Contains(st, ".gitignore") || !strings.Contains(st, "cosign.pub") {
+		t.Errorf("git status after keygen:\n%s\nwant cosign.key ignored and .gitignore and cosign.pub to commit", st)
+	}
+	if strings.Contains(out.String(), testKeyPassword) {
+		t.Errorf("keygen output shows the password:\n%s", out)
+	}
+	if err := w.Keygen(t.Context()); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Errorf("a second Keygen = %v, want a refusal to overwrite", err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(r.dir, "cosign.key")); !bytes.Equal(got, key) {
+		t.Error("the second Keygen changed cosign.key")
+	}
+}

@@ -42,6 +42,12 @@ func (s preflightStage) Run(ctx context.Context, st *State) (string, error) {
 // the embedded registry once to see that it can, which a plan must not.
 func (preflightStage) check(ctx context.Context, st *State) (string, error) {
 	w := st.W
+	if on, _ := w.signing(st.Mode); on {
+		// Opening a cosign key runs scrypt, made slow on purpose (about
+		// 0.2 s); it overlaps with the git and registry checks, and
+		// checkSigner below waits for it.
+		go func() { _, _ = w.Signer(ctx) }()
+	}
 	platforms, err := w.Cfg.ParsedPlatforms()
 	if err != nil {
 		return "", err
@@ -84,7 +90,6 @@ func (preflightStage) check(ctx context.Context, st *State) (string, error) {
 			if !w.Cfg.Image.Skip && d.Next != nil {
 				errs = append(errs, checkTags(w.ImageTags(d.Next)))
 			}
-			errs = append(errs, w.checkSigner(ctx, st.Mode))
 			return errors.Join(errs...)
 		},
 		CheckRegistry: func(ctx context.Context) error {
@@ -94,6 +99,17 @@ func (preflightStage) check(ctx context.Context, st *State) (string, error) {
 			return w.CheckRegistries(ctx)
 		},
 	})
+	// The key last: its scrypt ran while the checks above did.
+	if d.Release {
+		if kerr := w.checkSigner(ctx, st.Mode); kerr != nil {
+			var pe *PreflightError
+			if errors.As(err, &pe) {
+				pe.Problems = append(pe.Problems, kerr)
+			} else if err == nil {
+				err = &PreflightError{Problems: []error{kerr}}
+			}
+		}
+	}
 	st.Decision = d
 	if err != nil {
 		return "", err
