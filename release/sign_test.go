@@ -452,3 +452,36 @@ func TestKeygen(t *testing.T) {
 		t.Error("the second Keygen changed cosign.key")
 	}
 }
+
+// TestSignedSnapshot: HOIST_SIGN=1 signs a snapshot in the embedded
+// registry (no referrers API there, so the tag schema), as planned.
+func TestSignedSnapshot(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a signed snapshot")
+	}
+	r := svcRepo(t)
+	priv, pubFile := keyPair(t)
+	rl := &releaser{t: t, r: r, env: map[string]string{"PLATFORMS": "linux/amd64", "COSIGN_KEY": priv, "COSIGN_PASSWORD": testKeyPassword}}
+	rl.embedded(t.TempDir())
+	unsigned := rl.plan(ModeSnapshot, nil)
+	if unsigned.Signer != "" || len(unsigned.Referrers) != 0 {
+		t.Errorf("a snapshot plan without HOIST_SIGN=1 signs: %q, %d referrers", unsigned.Signer, len(unsigned.Referrers))
+	}
+	p := rl.plan(ModeSnapshot, map[string]string{"HOIST_SIGN": "1"})
+	out, err := rl.run(ModeSnapshot, map[string]string{"HOIST_SIGN": "1"}, okGates)
+	if err != nil {
+		t.Fatalf("signed snapshot: %v\n%s", err, out)
+	}
+	m := rl.manifest()
+	samePlanAndRun(t, p, m)
+	if len(m.Referrers) != 6 {
+		t.Errorf("release.json lists %d referrers, want 6", len(m.Referrers))
+	}
+	pubPEM, _ := os.ReadFile(pubFile)
+	pub, _ := sign.ParsePublicKey(pubPEM)
+	sums, _ := os.ReadFile(filepath.Join(r.dir, "dist", ChecksumsFile))
+	bundle, _ := os.ReadFile(filepath.Join(r.dir, "dist", ChecksumsFile+".sigstore.json"))
+	if err := sign.VerifyBlob(pub, sums, bundle); err != nil {
+		t.Errorf("the snapshot's checksums.txt signature: %v", err)
+	}
+}
