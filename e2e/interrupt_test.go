@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/hoistdev/hoist/registry"
+	"github.com/hoistdev/hoist/sign"
 )
 
 // interruptMagefile moves floating tags too, so that a release can be cut
@@ -125,6 +126,14 @@ func (c *consumer) state() releaseState {
 		for _, i := range m.Images {
 			fmt.Fprintf(&b, "%s %s\n", i.Ref, i.Digest)
 		}
+		for _, r := range m.Referrers {
+			fmt.Fprintf(&b, "referrer %s %s %s %s\n", r.Ref, r.Kind, r.Subject, r.Platform)
+			// On the embedded registry the referrers tag lists them.
+			tag := strings.Replace(r.Subject, ":", "-", 1)
+			if link, err := os.ReadFile(filepath.Join(c.data, "docker", "registry", "v2", "repositories", "svc", "_manifests", "tags", tag, "current", "link")); err == nil {
+				st.Registry[tag] = strings.TrimSpace(string(link))
+			}
+		}
 		for _, s := range m.Stages {
 			fmt.Fprintf(&b, "%s %s\n", s.Name, s.Status)
 		}
@@ -150,7 +159,7 @@ func TestKilledReleaseResumes(t *testing.T) {
 		t.Fatalf("the uninterrupted release ended in %+v, want 0.2.0 everywhere and no journal", want)
 	}
 	var points []string
-	for _, stage := range []string{"preflight", "tidy", "vet", "test", "version", "build", "package", "changelog", "image", "push"} {
+	for _, stage := range []string{"preflight", "tidy", "vet", "test", "version", "build", "package", "changelog", "image", "push", "sign"} {
 		points = append(points, "after "+stage)
 	}
 	points = append(points, "finish: branch moved", "finish: VERSION written", "finish: tagged", "after tag",
@@ -176,6 +185,45 @@ func TestKilledReleaseResumes(t *testing.T) {
 			}
 			if finishes[point] && !strings.Contains(out, "finishing it with commit") {
 				t.Errorf("rerun after a kill at %q does not say it finished the release:\n%s", point, out)
+			}
+		})
+	}
+}
+
+// TestKilledSignedReleaseResumes kills a signed release around its sign
+// stage and reruns it: signatures are deterministic, so the rerun ends with
+// exactly the referrers (and referrers tags) of a release nobody killed,
+// none of them twice.
+func TestKilledSignedReleaseResumes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs four signed releases")
+	}
+	key, _, err := sign.GenerateKeyPair([]byte(keyPassword))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "cosign.key")
+	writeTree(t, filepath.Dir(keyFile), map[string]string{"cosign.key": string(key)})
+	env := append(slices.Clone(interruptEnv), "COSIGN_KEY="+keyFile, "COSIGN_PASSWORD="+keyPassword)
+	p := prepare(t)
+	ref := p.copy(t)
+	ref.mustMage(env, "release")
+	want := ref.state()
+	if n := strings.Count(want.Manifest, "referrer "); n != 6 {
+		t.Fatalf("the uninterrupted signed release lists %d referrers, want 6:\n%s", n, want.Manifest)
+	}
+	for _, point := range []string{"after push", "after sign", "finish: tagged"} {
+		t.Run(point, func(t *testing.T) {
+			c := p.copy(t)
+			if out, err := c.mage(append(slices.Clone(env), "HOIST_TEST_KILL="+point), "release"); err == nil {
+				t.Fatalf("release with a kill at %q succeeded:\n%s", point, out)
+			}
+			out, err := c.mage(env, "release")
+			if err != nil {
+				t.Fatalf("rerun after a kill at %q: %v\n%s", point, err, out)
+			}
+			if diff := cmp.Diff(want, c.state()); diff != "" {
+				t.Errorf("after a kill at %q and a rerun (-uninterrupted +resumed):\n%s\n%s", point, diff, out)
 			}
 		})
 	}
