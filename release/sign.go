@@ -356,8 +356,8 @@ type imageStatements struct {
 
 // signImage makes the signed statements for the index and each platform
 // manifest of parts: a cosign signature, the SPDX SBOM and the provenance,
-// each as a sigstore bundle.
-func (w *Workspace) signImage(ctx context.Context, s sign.Signer, st Stamp, parts *pushedImage, repo string, bins []attest.Binary) ([]imageStatements, error) {
+// each as a sigstore bundle. The SBOMs read the layers through sc.
+func (w *Workspace) signImage(ctx context.Context, s sign.Signer, st Stamp, parts *pushedImage, repo string, bins []attest.Binary, sc *sbom.Scanner) ([]imageStatements, error) {
 	b := w.provenanceBuild(ctx, st, "", bins)
 	b.Bases = parts.bases
 	sub, err := attest.SubjectOf(repo, parts.digest)
@@ -380,7 +380,7 @@ func (w *Workspace) signImage(ctx context.Context, s sign.Signer, st Stamp, part
 		return nil, err
 	}
 	sbomOpts := []sbom.Option{sbom.WithName(w.ImageName()), sbom.WithVersion(st.Version.String()), sbom.WithCreated(st.Rev.Time),
-		sbom.WithRepository(repo)}
+		sbom.WithRepository(repo), sbom.WithScanner(sc)}
 	if lic := project.License(w.Cfg.Dir); lic != "" {
 		sbomOpts = append(sbomOpts, sbom.WithLicense(lic))
 	}
@@ -466,12 +466,15 @@ func (w *Workspace) attachImage(ctx context.Context, target string, s sign.Signe
 		return nil, err
 	}
 	bins := w.buildInputs(w.Arts.All(), true)
+	// One scanner for every SBOM below: each layer is decompressed once in
+	// this call, and not at all when an earlier run left its scan in dist.
+	sc := sbom.NewScanner(w.Dist(".hoist", "sbom"))
 	var done []publish.Attached
 	var refs []artifact.Artifact
 	kinds := [3]string{KindSignature, KindSBOM, KindProvenance}
 	for _, repo := range p.repos {
 		named := w.statementRepo(p, repo)
-		stmts, err := w.signImage(ctx, s, st, parts, named, bins)
+		stmts, err := w.signImage(ctx, s, st, parts, named, bins, sc)
 		if err != nil {
 			return done, err
 		}

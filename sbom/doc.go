@@ -35,11 +35,19 @@
 // such as the CA roots of hoist's built-in base, the caller names with
 // WithComponents.
 //
-// The layers are read from the top down, so a file that an upper layer
-// deletes or replaces is never hashed. Only package databases, and files
-// that start like an executable (to read their build information), are
-// held in memory; everything else is hashed as it streams by. Inflating
-// the layer runs on its own goroutine, overlapping with hashing.
+// Each layer is read once into a scan of its own: every entry in order,
+// each regular file hashed as it streams by, the build information of
+// each Go binary and the content of each package database. Stacking the
+// scans from the top down then gives the image's files without reading
+// anything again, so a layer that several images share (the base of every
+// platform, or the same image described in an index SBOM and in its own)
+// is read only once when the calls share a Scanner (WithScanner), and not
+// at all when a Scanner's directory already holds its scan from an
+// earlier run. Only package databases, and files that start like an
+// executable (while their build information is read), are held in memory.
+// Gzip layers are inflated by klauspost/compress, faster than the
+// standard library, on a goroutine of their own that overlaps with
+// hashing.
 // Identical images and options give identical documents, and EncodeJSON
 // identical bytes: ids, files and packages follow path and name order,
 // and the only time in the document is WithCreated's.

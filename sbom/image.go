@@ -138,7 +138,7 @@ func GenerateImage(ctx context.Context, img v1.Image, opts ...Option) (*v2_3.Doc
 	if err != nil {
 		return nil, fmt.Errorf("sbom image: compute manifest digest: %w", err)
 	}
-	scan, err := scanImage(ctx, img, nil)
+	scan, err := scanImage(ctx, img, nil, o.scannerFor())
 	if err != nil {
 		return nil, fmt.Errorf("sbom image %s: %w", digest, err)
 	}
@@ -157,7 +157,7 @@ func GenerateImage(ctx context.Context, img v1.Image, opts ...Option) (*v2_3.Doc
 // index package the document DESCRIBES. Its package URL is
 // pkg:oci/<name>@<index digest>. Attestation manifests that BuildKit adds
 // to an index are skipped; a nested index is refused. Platform images are
-// read in parallel.
+// read in parallel, and a layer they share is read once.
 func GenerateIndex(ctx context.Context, idx v1.ImageIndex, opts ...Option) (*v2_3.Document, error) {
 	o, err := makeOptions(opts...)
 	if err != nil {
@@ -185,6 +185,9 @@ func GenerateIndex(ctx context.Context, idx v1.ImageIndex, opts ...Option) (*v2_
 		return nil, fmt.Errorf("sbom index %s: no platform images in it; pass an index of images", digest)
 	}
 
+	// One scanner for all platforms, so that a layer they share is read
+	// once even without WithScanner.
+	sc := o.scannerFor()
 	scans := make([]*imageScan, len(descs))
 	eg, gctx := errgroup.WithContext(ctx)
 	eg.SetLimit(runtime.GOMAXPROCS(0))
@@ -194,7 +197,7 @@ func GenerateIndex(ctx context.Context, idx v1.ImageIndex, opts ...Option) (*v2_
 			if err != nil {
 				return fmt.Errorf("sbom index %s: open image %s: %w", digest, d.Digest, err)
 			}
-			s, err := scanImage(gctx, img, d.Platform)
+			s, err := scanImage(gctx, img, d.Platform, sc)
 			if err != nil {
 				return fmt.Errorf("sbom index %s: image %s: %w", digest, d.Digest, err)
 			}
@@ -273,7 +276,7 @@ func (s *imageScan) lookup(key string) string {
 	return s.labels[key]
 }
 
-func scanImage(ctx context.Context, img v1.Image, plat *v1.Platform) (*imageScan, error) {
+func scanImage(ctx context.Context, img v1.Image, plat *v1.Platform, sc *Scanner) (*imageScan, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -295,7 +298,7 @@ func scanImage(ctx context.Context, img v1.Image, plat *v1.Platform) (*imageScan
 	if plat != nil && plat.OS != "" {
 		s.platform = v1.Platform{OS: plat.OS, Architecture: plat.Architecture, Variant: plat.Variant}
 	}
-	if s.files, err = flatten(ctx, img); err != nil {
+	if s.files, err = flatten(ctx, img, sc); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -1,11 +1,13 @@
 package sbom_test
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -214,4 +216,121 @@ func BenchmarkGenerateIndex2Platform(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// fromLayout writes res as the OCI layout the release reads its image
+// from, and reads it back: the layers are then files, opened and
+// decompressed the way the release's are.
+func fromLayout(tb testing.TB, res *image.Result) (v1.ImageIndex, []v1.Image) {
+	tb.Helper()
+	dir := filepath.Join(tb.TempDir(), "image")
+	if err := image.WriteLayout(tb.Context(), dir, res, "0.3.0"); err != nil {
+		tb.Fatalf("image.WriteLayout() = %v", err)
+	}
+	idx, err := image.ReadLayout(tb.Context(), dir, "0.3.0")
+	if err != nil {
+		tb.Fatalf("image.ReadLayout() = %v", err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var imgs []v1.Image
+	for _, d := range im.Manifests {
+		img, err := idx.Image(d.Digest)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		imgs = append(imgs, img)
+	}
+	return idx, imgs
+}
+
+// releaseSBOMs makes what the release's sign stage makes for each
+// registry: the index SBOM, then one SBOM per platform image, encoded.
+func releaseSBOMs(tb testing.TB, idx v1.ImageIndex, imgs []v1.Image, opts ...sbom.Option) [][]byte {
+	tb.Helper()
+	opts = append(imageOpts(), opts...)
+	doc, err := sbom.GenerateIndex(tb.Context(), idx, opts...)
+	if err != nil {
+		tb.Fatalf("GenerateIndex(hoist image) = %v, want nil", err)
+	}
+	docs := []*v2_3.Document{doc}
+	for i, img := range imgs {
+		doc, err := sbom.GenerateImage(tb.Context(), img, opts...)
+		if err != nil {
+			tb.Fatalf("GenerateImage(hoist image %d) = %v, want nil", i, err)
+		}
+		docs = append(docs, doc)
+	}
+	var out [][]byte
+	for _, d := range docs {
+		raw, err := sbom.EncodeJSON(d)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, raw)
+	}
+	return out
+}
+
+func TestScannerSameBytesHoistImage(t *testing.T) {
+	res, _ := buildWebImage(t, "amd64", "arm64")
+	idx, imgs := fromLayout(t, res)
+	want := releaseSBOMs(t, idx, imgs)
+	dir := filepath.Join(t.TempDir(), "sbom")
+	for _, tt := range []struct {
+		name string
+		s    *sbom.Scanner
+	}{
+		{name: "in memory", s: sbom.NewScanner("")},
+		{name: "cold disk cache", s: sbom.NewScanner(dir)},
+		{name: "warm disk cache", s: sbom.NewScanner(dir)},
+	} {
+		got := releaseSBOMs(t, idx, imgs, sbom.WithScanner(tt.s))
+		for i := range want {
+			if !bytes.Equal(got[i], want[i]) {
+				t.Errorf("%s: SBOM %d differs from the one made without a scanner", tt.name, i)
+			}
+		}
+	}
+	// The built-in base layer is the same on both platforms: three layers.
+	if m, _ := filepath.Glob(filepath.Join(dir, "*")); len(m) != 3 {
+		t.Errorf("cache files = %q, want 3: the shared base layer and one per binary", m)
+	}
+	// And the in-memory image gives the same documents as its layout.
+	if got := releaseSBOMs(t, res.Index, []v1.Image{res.Images[0].Image, res.Images[1].Image}); !gocmp.Equal(got, want) {
+		t.Errorf("SBOMs of the image read from its layout differ from those of the image in memory")
+	}
+}
+
+// BenchmarkReleaseSBOMs measures releaseSBOMs on cmd/web's linux/amd64 +
+// linux/arm64 image, read from an OCI layout as the release reads it.
+// "unshared" is every call on its own, as without WithScanner; "cold"
+// shares a Scanner whose directory starts empty each time (a release with
+// new binaries on a new base); "warm" one whose directory an earlier run
+// filled (a rerun).
+func BenchmarkReleaseSBOMs(b *testing.B) {
+	res, _ := buildWebImage(b, "amd64", "arm64")
+	idx, imgs := fromLayout(b, res)
+	b.Run("unshared", func(b *testing.B) {
+		for b.Loop() {
+			releaseSBOMs(b, idx, imgs)
+		}
+	})
+	b.Run("cold", func(b *testing.B) {
+		root := b.TempDir()
+		n := 0
+		for b.Loop() {
+			n++
+			releaseSBOMs(b, idx, imgs, sbom.WithScanner(sbom.NewScanner(filepath.Join(root, strconv.Itoa(n)))))
+		}
+	})
+	b.Run("warm", func(b *testing.B) {
+		dir := b.TempDir()
+		releaseSBOMs(b, idx, imgs, sbom.WithScanner(sbom.NewScanner(dir)))
+		for b.Loop() {
+			releaseSBOMs(b, idx, imgs, sbom.WithScanner(sbom.NewScanner(dir)))
+		}
+	})
 }

@@ -822,6 +822,10 @@ func TestGenerateIndex(t *testing.T) {
 // failingLayer is a layer whose content cannot be read.
 type failingLayer struct{ v1.Layer }
 
+func (failingLayer) Compressed() (io.ReadCloser, error) {
+	return nil, errors.New("blob unavailable")
+}
+
 func (failingLayer) Uncompressed() (io.ReadCloser, error) {
 	return nil, errors.New("blob unavailable")
 }

@@ -145,7 +145,7 @@ func TestFlatten(t *testing.T) {
 			for _, l := range tt.layers {
 				layers = append(layers, tarLayer(t, l...))
 			}
-			files, err := flatten(t.Context(), testImage(t, linuxAMD64, nil, nil, layers...))
+			files, err := flatten(t.Context(), testImage(t, linuxAMD64, nil, nil, layers...), &Scanner{})
 			if err != nil {
 				t.Fatalf("flatten() = %v, want nil", err)
 			}
@@ -168,7 +168,7 @@ func TestFlatten(t *testing.T) {
 func TestReadFileSizes(t *testing.T) {
 	// Around the read buffer's size, on both the streaming and the
 	// in-memory path, hashes and sizes must match the content.
-	f := &flattener{chunk: make([]byte, 64), h1: sha1.New(), h256: sha256.New()}
+	f := &fileReader{chunk: make([]byte, 64), h1: sha1.New(), h256: sha256.New()}
 	for _, tt := range []struct {
 		name string
 		body string

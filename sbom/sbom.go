@@ -29,7 +29,7 @@ const noAssertion = "NOASSERTION"
 
 // Option configures Generate, Write, GenerateImage and GenerateIndex.
 // Options that only make sense for images (WithRepository, WithComponents,
-// WithOwnBinaries) are ignored by Generate and Write.
+// WithOwnBinaries, WithScanner) are ignored by Generate and Write.
 type Option func(*options)
 
 type options struct {
@@ -41,6 +41,7 @@ type options struct {
 	repository    string
 	components    []Component
 	ownBinaries   []string
+	scanner       *Scanner
 }
 
 // WithLicense declares the SPDX license expression (such as "Apache-2.0")
