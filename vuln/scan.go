@@ -207,10 +207,10 @@ type message struct {
 		DBLastModified *time.Time `json:"db_last_modified"`
 	} `json:"config"`
 	OSV *struct {
-		ID       string   `json:"id"`
-		Aliases  []string `json:"aliases"`
-		Summary  string   `json:"summary"`
-		Details  string   `json:"details"`
+		ID      string   `json:"id"`
+		Aliases []string `json:"aliases"`
+		Summary string   `json:"summary"`
+		Details string   `json:"details"`
 	} `json:"osv"`
 	Finding *struct {
 		OSV          string `json:"osv"`

@@ -74,8 +74,8 @@ func DB(t testing.TB, dir string) string {
 		"schema_version": "1.3.1", "id": ID, "modified": "2026-01-02T00:00:00Z", "published": "2026-01-02T00:00:00Z",
 		"aliases": []string{Alias}, "summary": Summary, "details": "Bad runs whatever it is given.",
 		"affected": []any{map[string]any{
-			"package": map[string]any{"name": Module, "ecosystem": "Go"},
-			"ranges":  []any{map[string]any{"type": "SEMVER", "events": []any{map[string]any{"introduced": "0"}, map[string]any{"fixed": Fixed[1:]}}}},
+			"package":            map[string]any{"name": Module, "ecosystem": "Go"},
+			"ranges":             []any{map[string]any{"type": "SEMVER", "events": []any{map[string]any{"introduced": "0"}, map[string]any{"fixed": Fixed[1:]}}}},
 			"ecosystem_specific": map[string]any{"imports": []any{map[string]any{"path": Module, "symbols": []string{"Bad"}}}},
 		}},
 		"database_specific": map[string]any{"url": "https://pkg.go.dev/vuln/" + ID},
