@@ -179,3 +179,46 @@ func TestFixText(t *testing.T) {
 		t.Errorf("Frame.String() = %q, want p.T.M", got)
 	}
 }
+
+// TestModuleDB builds the database from golang.org/x/vulndb served by a
+// module proxy (here one on disk) and scans with it: the same finding as
+// with the database itself.
+func TestModuleDB(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs govulncheck")
+	}
+	proxyDir := t.TempDir()
+	env := vulntest.Env(t, vulntest.Proxy(t, proxyDir))
+	vulntest.DBModule(t, proxyDir)
+	cache := t.TempDir()
+	db, version, err := ModuleDB(t.Context(), cache, "", env)
+	if err != nil {
+		t.Fatalf("ModuleDB: %v", err)
+	}
+	if version != vulntest.DBModuleVersion || !strings.HasPrefix(db, "file://"+filepath.ToSlash(cache)) {
+		t.Errorf("ModuleDB = %s, %s; want version %s under %s", db, version, vulntest.DBModuleVersion, cache)
+	}
+	dir := app(t, env, vulntest.Vulnerable, "Bad")
+	rep, err := Scan(t.Context(), WithDB(db), WithDir(dir), WithPackages("./cmd/app"), WithEnv(env...))
+	if err != nil {
+		t.Fatalf("Scan: %v", err)
+	}
+	if len(rep.Findings) != 1 || rep.Findings[0].ID != vulntest.ID || rep.Findings[0].Level != Called {
+		t.Errorf("findings with the module's database = %+v, want %s called", rep.Findings, vulntest.ID)
+	}
+	if !rep.DBModified.Equal(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("database modified %v, want the pseudo-version's time", rep.DBModified)
+	}
+	// Built once per version.
+	mods := filepath.Join(cache, version, "index", "modules.json")
+	before, _ := os.Stat(mods)
+	if _, _, err := ModuleDB(t.Context(), cache, version, env); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := os.Stat(mods); !after.ModTime().Equal(before.ModTime()) {
+		t.Error("ModuleDB rebuilt an index it already had")
+	}
+	if _, _, err := ModuleDB(t.Context(), cache, "v9.9.9", env); !errors.Is(err, ErrDBUnreachable) {
+		t.Errorf("ModuleDB(unknown version) = %v, want ErrDBUnreachable", err)
+	}
+}

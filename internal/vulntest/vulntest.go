@@ -70,6 +70,12 @@ func DB(t testing.TB, dir string) string {
 	write(t, filepath.Join(dir, "index"), "db.json", `{"modified":"2026-01-02T00:00:00Z"}`)
 	mods, _ := json.Marshal([]any{map[string]any{"path": Module, "vulns": []any{map[string]any{"id": ID, "modified": "2026-01-02T00:00:00Z", "fixed": Fixed[1:]}}}})
 	write(t, filepath.Join(dir, "index"), "modules.json", string(mods))
+	write(t, filepath.Join(dir, "ID"), ID+".json", osvEntry())
+	return "file://" + filepath.ToSlash(dir)
+}
+
+// osvEntry is the database's one entry, as OSV JSON.
+func osvEntry() string {
 	entry := map[string]any{
 		"schema_version": "1.3.1", "id": ID, "modified": "2026-01-02T00:00:00Z", "published": "2026-01-02T00:00:00Z",
 		"aliases": []string{Alias}, "summary": Summary, "details": "Bad runs whatever it is given.",
@@ -81,8 +87,38 @@ func DB(t testing.TB, dir string) string {
 		"database_specific": map[string]any{"url": "https://pkg.go.dev/vuln/" + ID},
 	}
 	data, _ := json.MarshalIndent(entry, "", "  ")
-	write(t, filepath.Join(dir, "ID"), ID+".json", string(data))
-	return "file://" + filepath.ToSlash(dir)
+	return string(data)
+}
+
+// DBModuleVersion is the version DBModule publishes.
+const DBModuleVersion = "v0.0.0-20261101000000-0123456789ab"
+
+// DBModule adds golang.org/x/vulndb to the proxy in dir, holding the
+// database's one entry in data/osv the way the real module does, and an
+// entry about the standard library.
+func DBModule(t testing.TB, dir string) {
+	t.Helper()
+	const path = "golang.org/x/vulndb"
+	src := filepath.Join(t.TempDir(), "src")
+	write(t, src, "go.mod", "module "+path+"\n\ngo 1.21\n")
+	write(t, filepath.Join(src, "data", "osv"), ID+".json", osvEntry())
+	write(t, filepath.Join(src, "data", "osv"), "GO-2099-0002.json", `{"id":"GO-2099-0002","affected":[{"package":{"name":"stdlib","ecosystem":"Go"},"ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"1.0.0"}]}]}]}`)
+	at := filepath.Join(dir, filepath.FromSlash(path), "@v")
+	write(t, at, DBModuleVersion+".mod", "module "+path+"\n\ngo 1.21\n")
+	write(t, at, DBModuleVersion+".info", fmt.Sprintf(`{"Version":%q,"Time":"2026-11-01T00:00:00Z"}`, DBModuleVersion))
+	write(t, at, "list", "")
+	// A module with pseudo-versions only is found through @latest.
+	write(t, filepath.Dir(at), "@latest", fmt.Sprintf(`{"Version":%q,"Time":"2026-11-01T00:00:00Z"}`, DBModuleVersion))
+	f, err := os.Create(filepath.Join(at, DBModuleVersion+".zip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := modzip.CreateFromDir(f, module.Version{Path: path, Version: DBModuleVersion}, src); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // Env makes the go command resolve modules from proxy only, with no
