@@ -64,6 +64,8 @@ type Config struct {
 	Release Release
 	// Sign configures signatures, SBOM and provenance attestations.
 	Sign Sign
+	// Vuln configures the vulnerability gate.
+	Vuln Vuln
 }
 
 // Defaults returns the configuration used when nothing is set.
@@ -124,6 +126,9 @@ func (c Config) Validate() error {
 	}
 	errs = append(errs, c.validateImage()...)
 	errs = append(errs, c.validatePublish()...)
+	if c.Vuln.DB != "" && !validVulnDB(c.Vuln.DB) {
+		errs = append(errs, fmt.Errorf("Vuln.DB = %q: give an https:// URL, a file:/// directory, or config.ModuleVulnDB", c.Vuln.DB))
+	}
 	if c.Sign.Off && c.Sign.Snapshots {
 		errs = append(errs, errors.New("Sign.Off and Sign.Snapshots are both set (HOIST_SIGN is off and on): keep one"))
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -83,6 +84,14 @@ type Env struct {
 	// Sign is HOIST_SIGN: "off" publishes nothing signed although a key
 	// is set, "1" signs image:push and release:snapshot too.
 	Sign string
+	// Vuln is HOIST_VULN: "off" skips the vulnerability gate.
+	Vuln string
+	// VulnDB overrides Vuln.DB. HOIST_VULN_DB.
+	VulnDB string
+	// CacheDir is where hoist keeps what it can fetch again (the
+	// vulnerability database built from its module): XDG_CACHE_HOME/hoist,
+	// else ~/.cache/hoist.
+	CacheDir string
 	// CI is true on a CI runner: go:tidy only checks, and progress never
 	// redraws lines. CI set to anything.
 	CI bool
@@ -208,6 +217,24 @@ func ReadEnv(getenv func(string) string) (Env, error) {
 	default:
 		errs = append(errs, fmt.Errorf("HOIST_SIGN=%q: set off (publish nothing signed), 1 (sign snapshots and image:push too), or leave it unset (releases are signed when COSIGN_KEY is set)", v))
 	}
+	switch v := strings.ToLower(strings.TrimSpace(getenv("HOIST_VULN"))); v {
+	case "", "on", "1":
+	case "off", "0":
+		e.Vuln = "off"
+	default:
+		errs = append(errs, fmt.Errorf("HOIST_VULN=%q: set off to skip the vulnerability gate (the plan and release.json record it), or leave it unset", v))
+	}
+	if v := strings.TrimSpace(getenv("HOIST_VULN_DB")); v != "" {
+		if !validVulnDB(v) {
+			errs = append(errs, fmt.Errorf("HOIST_VULN_DB=%q: give an https:// URL, a file:/// directory in the database's v1 layout, or %q (the golang.org/x/vulndb module through GOPROXY; %q@VERSION pins it)", v, ModuleVulnDB, ModuleVulnDB))
+		}
+		e.VulnDB = v
+	}
+	if x := getenv("XDG_CACHE_HOME"); x != "" && filepath.IsAbs(x) {
+		e.CacheDir = filepath.Join(x, "hoist")
+	} else if h := getenv("HOME"); h != "" {
+		e.CacheDir = filepath.Join(h, ".cache", "hoist")
+	}
 	e.CI = getenv("CI") != ""
 	e.TidyCheck = e.CI || getenv("TIDY") == "check"
 	e.GoFlags = getenv("GOFLAGS")
@@ -239,6 +266,14 @@ func ReadEnv(getenv func(string) string) (Env, error) {
 		return e, fmt.Errorf("hoist environment: %w", errors.Join(errs...))
 	}
 	return e, nil
+}
+
+// validVulnDB accepts what Vuln.DB can name.
+func validVulnDB(v string) bool {
+	if v == ModuleVulnDB || strings.HasPrefix(v, ModuleVulnDB+"@") {
+		return true
+	}
+	return strings.HasPrefix(v, "https://") || strings.HasPrefix(v, "http://") || strings.HasPrefix(v, "file:///")
 }
 
 // ParseSourceDateEpoch reads a SOURCE_DATE_EPOCH value: whole seconds since
@@ -289,6 +324,12 @@ func (c *Config) ApplyEnv(e Env) {
 	}
 	if e.PublicKey != "" {
 		c.Sign.PublicKey = e.PublicKey
+	}
+	if e.Vuln == "off" {
+		c.Vuln.Off = true
+	}
+	if e.VulnDB != "" {
+		c.Vuln.DB = e.VulnDB
 	}
 	switch e.Sign {
 	case "off":

@@ -195,7 +195,7 @@ func newConsumer(t testing.TB, files map[string]string) *consumer {
 	t.Helper()
 	readCheckout(t)
 	c := &consumer{t: t, dir: filepath.Join(t.TempDir(), "repo"), data: t.TempDir()}
-	c.env = consumerEnv(t.TempDir(), c.data)
+	c.env = append(consumerEnv(t.TempDir(), c.data), "HOIST_VULN_DB="+emptyVulnDB(t))
 	writeTree(t, c.dir, files)
 	if _, ok := files["magefiles/magefile.go"]; ok {
 		mod, sum := magefilesModule(t)
@@ -207,6 +207,23 @@ func newConsumer(t testing.TB, files map[string]string) *consumer {
 		c.run(".", "git", args...)
 	}
 	return c
+}
+
+var (
+	vulnDBOnce sync.Once
+	vulnDBURL  string
+)
+
+// emptyVulnDB is a vulnerability database in the v1 layout with no entry,
+// for releases whose vulnerability gate must run offline; the gate's own
+// tests use one with an entry.
+func emptyVulnDB(t testing.TB) string {
+	vulnDBOnce.Do(func() {
+		dir := filepath.Join(work, "vulndb")
+		writeTree(t, dir, map[string]string{"index/db.json": `{"modified":"2026-01-01T00:00:00Z"}`, "index/modules.json": "[]"})
+		vulnDBURL = "file://" + filepath.ToSlash(dir)
+	})
+	return vulnDBURL
 }
 
 // consumerEnv is the caller's environment without anything that would

@@ -33,10 +33,11 @@ func (m Mode) String() string {
 }
 
 // Gates are the quality gates a release runs after preflight: the same
-// functions as the go:tidy (check mode), go:vet and go:test targets, which
-// the mage layer passes in so that mage runs each at most once.
+// functions as the go:tidy (check mode), go:vet, go:test and go:vuln
+// targets, which the mage layer passes in so that mage runs each at most
+// once.
 type Gates struct {
-	Tidy, Vet, Test func(context.Context) error
+	Tidy, Vet, Test, Vuln func(context.Context) error
 }
 
 // Stage is one step of the release pipeline. The run and the plan are the
@@ -69,6 +70,7 @@ var Pipeline = []Stage{
 	gateStage{"tidy"}, // gates run before any work, so a red test costs nothing
 	gateStage{"vet"},
 	gateStage{"test"},
+	gateStage{"vuln"}, // what the tests cannot see: known vulnerabilities the binaries can reach
 	versionStage{},   // the release commit exists before the build, so binaries can name it
 	buildStage{},     // compiled once; everything after reuses these binaries
 	packageStage{},   // archives and SBOMs of exactly the binaries built

@@ -151,6 +151,9 @@ func (g gateStage) Skip(st *State) (string, bool) {
 	if st.Mode == ModeSnapshot && !st.W.Env.SnapshotChecks {
 		return "snapshots skip the gates; HOIST_SNAPSHOT_CHECKS=1 runs them", true
 	}
+	if g.name == "vuln" && st.W.Cfg.Vuln.Off {
+		return "skipped on purpose: HOIST_VULN=off (Vuln.Off)", true
+	}
 	return "", false
 }
 
@@ -160,6 +163,8 @@ func (g gateStage) Plan(_ context.Context, st *State) (string, error) {
 		return "go.mod and go.sum must already be tidy (go mod tidy -diff, go mod verify)", nil
 	case "vet":
 		return "go vet ./...", nil
+	case "vuln":
+		return st.W.vulnPlan(), nil
 	}
 	gate := "no coverage gate"
 	if min := st.W.Cfg.CoverageMin; min >= 0 {
@@ -170,7 +175,7 @@ func (g gateStage) Plan(_ context.Context, st *State) (string, error) {
 
 func (g gateStage) Run(ctx context.Context, st *State) (string, error) {
 	reason, _ := g.Plan(ctx, st)
-	fn := map[string]func(context.Context) error{"tidy": st.Gates.Tidy, "vet": st.Gates.Vet, "test": st.Gates.Test}[g.name]
+	fn := map[string]func(context.Context) error{"tidy": st.Gates.Tidy, "vet": st.Gates.Vet, "test": st.Gates.Test, "vuln": st.Gates.Vuln}[g.name]
 	if fn == nil {
 		return reason, fmt.Errorf("the %s gate was not given to the pipeline", g.name)
 	}

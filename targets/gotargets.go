@@ -52,6 +52,24 @@ func (Go) Test(ctx context.Context) error {
 	return err
 }
 
+// Vuln fails when a known vulnerability is reachable from the released binaries (govulncheck).
+//
+// govulncheck at symbol level over the main packages, for each operating
+// system of the build matrix. Each finding shows its ID, the module, the
+// found and fixed versions, the call path and the fix; vulnerabilities that
+// are only imported or required are reported without failing. Vuln.Allow
+// accepts one knowingly until a date. An unreadable database fails the
+// gate. Env: HOIST_VULN=off (skip it on purpose), HOIST_VULN_DB (an
+// https:// URL, a file:/// copy, or "module" for golang.org/x/vulndb
+// through GOPROXY; default https://vuln.go.dev), PLATFORMS.
+func (Go) Vuln(ctx context.Context) error {
+	s, err := session.Load()
+	if err != nil {
+		return err
+	}
+	return s.VulnCheck(ctx)
+}
+
 // Build cross-compiles every main package for the platform matrix into dist/.
 //
 // The version comes from VERSION, the commit and date from git

@@ -27,6 +27,6 @@ func Release(ctx context.Context) error {
 		return err
 	}
 	return session.Interruptible(ctx, func(ctx context.Context) error {
-		return s.Release(ctx, release.ModeRelease, session.Gates(session.TidyCheck, Go.Vet, Go.Test))
+		return s.Release(ctx, release.ModeRelease, session.Gates(session.TidyCheck, Go.Vet, Go.Test, Go.Vuln))
 	})
 }

@@ -30,7 +30,10 @@ var ErrVulnerable = errors.New("reachable vulnerability")
 // reason or an end date, and writes to w one block per finding: the ID and
 // summary, the module with the found and fixed versions, the call path and
 // the fix. Imported and Required findings are reported as notices only.
-func (r *Report) Gate(w io.Writer, allow []Allow, now time.Time) error {
+func (r *Report) Gate(out io.Writer, allow []Allow, now time.Time) error {
+	// Whole lines in one write, for writers that prefix each line.
+	var w strings.Builder
+	defer func() { _, _ = io.WriteString(out, w.String()) }()
 	var problems []string
 	today := now.UTC().Truncate(24 * time.Hour)
 	for _, a := range allow {
@@ -51,17 +54,17 @@ func (r *Report) Gate(w io.Writer, allow []Allow, now time.Time) error {
 		switch {
 		case f.Level == Called && ok:
 			accepted++
-			fmt.Fprintf(w, "accepted until %s (%s): ", a.Until.Format(time.DateOnly), a.Reason)
+			fmt.Fprintf(&w, "accepted until %s (%s): ", a.Until.Format(time.DateOnly), a.Reason)
 		case f.Level == Called:
 			called++
-			fmt.Fprint(w, "VULNERABLE: ")
+			fmt.Fprint(&w, "VULNERABLE: ")
 		default:
 			notices++
-			fmt.Fprintf(w, "notice (%s, not reachable): ", f.Level)
+			fmt.Fprintf(&w, "notice (%s, not reachable): ", f.Level)
 		}
-		writeFinding(w, f)
+		writeFinding(&w, f)
 	}
-	fmt.Fprintf(w, "%d reachable, %d accepted, %d only %s; database %s%s\n", called, accepted, notices, "imported or required", r.DB, modified(r.DBModified))
+	fmt.Fprintf(&w, "%d reachable, %d accepted, %d only %s; database %s%s\n", called, accepted, notices, "imported or required", r.DB, modified(r.DBModified))
 	if called > 0 {
 		problems = append(problems, fmt.Sprintf("%d reachable %s: upgrade as shown above, or accept one knowingly with an Allow entry (ID, Reason, Until) in Vuln.Allow", called, plural(called, "vulnerability", "vulnerabilities")))
 	}

@@ -113,5 +113,5 @@ func (Release) Level(ctx context.Context, level string) error {
 // gates are the gates a release runs: the same targets as the one-command
 // release in package targets uses.
 func gates() release.Gates {
-	return session.Gates(session.TidyCheck, targets.Go.Vet, targets.Go.Test)
+	return session.Gates(session.TidyCheck, targets.Go.Vet, targets.Go.Test, targets.Go.Vuln)
 }

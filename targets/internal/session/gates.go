@@ -19,8 +19,8 @@ import (
 // mage dependency, so a gate that already ran in this process is not run
 // again. mage reports a failed dependency by panicking; the panic is turned
 // back into an error here, at the edge, so the pipeline sees plain errors.
-func Gates(tidy, vet, test any) release.Gates {
-	return release.Gates{Tidy: dep(tidy), Vet: dep(vet), Test: dep(test)}
+func Gates(tidy, vet, test, vuln any) release.Gates {
+	return release.Gates{Tidy: dep(tidy), Vet: dep(vet), Test: dep(test), Vuln: dep(vuln)}
 }
 
 func dep(fn any) func(context.Context) error {

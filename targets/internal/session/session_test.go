@@ -66,13 +66,16 @@ func TestGates(t *testing.T) {
 	boom := errors.New("boom")
 	ok := func(context.Context) error { return nil }
 	bad := func(context.Context) error { return boom }
-	g := Gates(ok, bad, ok)
+	g := Gates(ok, bad, ok, bad)
 	if err := g.Tidy(t.Context()); err != nil {
 		t.Errorf("passing gate = %v", err)
 	}
 	// mage reports a failed dependency by panicking; the gate returns it.
 	if err := g.Vet(t.Context()); err == nil || !strings.Contains(err.Error(), "boom") {
 		t.Errorf("failing gate = %v, want boom", err)
+	}
+	if err := g.Vuln(t.Context()); err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Errorf("failing vuln gate = %v, want boom", err)
 	}
 }
 
