@@ -71,16 +71,16 @@ var Pipeline = []Stage{
 	gateStage{"vet"},
 	gateStage{"test"},
 	gateStage{"vuln"}, // what the tests cannot see: known vulnerabilities the binaries can reach
-	versionStage{},   // the release commit exists before the build, so binaries can name it
-	buildStage{},     // compiled once; everything after reuses these binaries
-	packageStage{},   // archives and SBOMs of exactly the binaries built
-	changelogStage{}, // the notes the tag message carries
-	imageStage{},     // from the same binaries, no second compile
-	pushStage{},      // by digest only: nothing anyone pulls by name changes yet
-	signStage{},      // signatures and attestations attach by digest too, before any name moves
-	tagStage{},       // the branch and the tag move only once every push succeeded
-	imageTagsStage{}, // registry tags follow the git tag, never lead it
-	manifestStage{},  // the record of what happened, written last
+	versionStage{},    // the release commit exists before the build, so binaries can name it
+	buildStage{},      // compiled once; everything after reuses these binaries
+	packageStage{},    // archives and SBOMs of exactly the binaries built
+	changelogStage{},  // the notes the tag message carries
+	imageStage{},      // from the same binaries, no second compile
+	pushStage{},       // by digest only: nothing anyone pulls by name changes yet
+	signStage{},       // signatures and attestations attach by digest too, before any name moves
+	tagStage{},        // the branch and the tag move only once every push succeeded
+	imageTagsStage{},  // registry tags follow the git tag, never lead it
+	manifestStage{},   // the record of what happened, written last
 }
 
 // State is what one pass over the pipeline knows: its inputs, and what

@@ -108,4 +108,3 @@ func (w *Workspace) explainVulnDB(db string, err error) error {
 	}
 	return fmt.Errorf("the vulnerability gate cannot read its database %s, so it cannot vouch for the build: %w; point it elsewhere with %s, or skip the gate on purpose with HOIST_VULN=off", db, err, alt)
 }
-
