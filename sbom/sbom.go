@@ -300,8 +300,13 @@ func describeGoBinary(ids idAllocator, bi *debug.BuildInfo, s goBinarySpec) goBi
 		PackageVersion:        goVersion,
 		PrimaryPackagePurpose: "LIBRARY",
 		PackageComment:        "The Go standard library and runtime linked into the binary.",
+		// The version keeps Go's own spelling (go1.26.8), which the vuln
+		// database and go version use; the package URL drops the "go", as
+		// Syft and Trivy write it, so that scanners matching by PURL
+		// (Grype, Trivy, Dependency-Track) find the standard library's
+		// vulnerabilities.
 		PackageExternalReferences: []*v2_3.PackageExternalReference{
-			purlRef("stdlib", goVersion),
+			purlRef("stdlib", strings.TrimPrefix(goVersion, "go")),
 		},
 	}
 	g.packages = append(g.packages, describe(std))

@@ -137,7 +137,7 @@ func TestWriteRealBinary(t *testing.T) {
 	}
 	goVersion, _, _ := strings.Cut(runtime.Version(), " ")
 	std := findPackage(t, doc, "stdlib")
-	if got, want := purls(std), []string{"pkg:golang/stdlib@" + goVersion}; !cmp.Equal(got, want) {
+	if got, want := purls(std), []string{"pkg:golang/stdlib@" + strings.TrimPrefix(goVersion, "go")}; !cmp.Equal(got, want) || std.PackageVersion != goVersion {
 		t.Errorf("stdlib PURLs = %q, want %q", got, want)
 	}
 	wantRels := []string{
@@ -378,7 +378,7 @@ func TestFromBuildInfo(t *testing.T) {
 			wantPkgs: map[string]string{
 				"web.exe":         "v0.3.0",
 				"example.com/web": "v0.3.0 pkg:golang/example.com/web@v0.3.0",
-				"stdlib":          "go1.26.0 pkg:golang/stdlib@go1.26.0",
+				"stdlib":          "go1.26.0 pkg:golang/stdlib@1.26.0",
 			},
 			wantRels: []string{
 				"SPDXRef-DOCUMENT DESCRIBES SPDXRef-Binary-web",
@@ -408,7 +408,7 @@ func TestFromBuildInfo(t *testing.T) {
 				"example.com/a-b": "v1.0.0 pkg:golang/example.com/a-b@v1.0.0",
 				"example.com/a_b": "v1.1.0 pkg:golang/example.com/a_b@v1.1.0",
 				"example.com/old": "v1.0.1 pkg:golang/example.com/fork@v1.0.1",
-				"stdlib":          "go1.26.0 pkg:golang/stdlib@go1.26.0",
+				"stdlib":          "go1.26.0 pkg:golang/stdlib@1.26.0",
 			},
 			wantRels: []string{
 				"SPDXRef-DOCUMENT DESCRIBES SPDXRef-Binary-api",
@@ -438,7 +438,7 @@ func TestFromBuildInfo(t *testing.T) {
 			wantPkgs: map[string]string{
 				"tool":            "",
 				"example.com/dep": "v2.0.0+incompatible pkg:golang/example.com/dep@v2.0.0+incompatible",
-				"stdlib":          "go1.26.0 pkg:golang/stdlib@go1.26.0",
+				"stdlib":          "go1.26.0 pkg:golang/stdlib@1.26.0",
 			},
 			wantRels: []string{
 				"SPDXRef-DOCUMENT DESCRIBES SPDXRef-Binary-tool",
