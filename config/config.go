@@ -66,6 +66,8 @@ type Config struct {
 	Sign Sign
 	// Vuln configures the vulnerability gate.
 	Vuln Vuln
+	// Size configures the artifact-size budget.
+	Size Size
 }
 
 // Defaults returns the configuration used when nothing is set.
@@ -126,6 +128,14 @@ func (c Config) Validate() error {
 	}
 	errs = append(errs, c.validateImage()...)
 	errs = append(errs, c.validatePublish()...)
+	if c.Size.Budget < 0 || math.IsNaN(c.Size.Budget) || math.IsInf(c.Size.Budget, 0) {
+		errs = append(errs, fmt.Errorf("Size.Budget = %v: give the growth allowed in percent, such as 10, or set Size.Off", c.Size.Budget))
+	}
+	for pat, b := range c.Size.Budgets {
+		if b < 0 || math.IsNaN(b) || math.IsInf(b, 0) {
+			errs = append(errs, fmt.Errorf("Size.Budgets[%q] = %v: give the growth allowed in percent", pat, b))
+		}
+	}
 	if c.Vuln.DB != "" && !validVulnDB(c.Vuln.DB) {
 		errs = append(errs, fmt.Errorf("Vuln.DB = %q: give an https:// URL, a file:/// directory, or config.ModuleVulnDB", c.Vuln.DB))
 	}

@@ -84,6 +84,11 @@ type Env struct {
 	// Sign is HOIST_SIGN: "off" publishes nothing signed although a key
 	// is set, "1" signs image:push and release:snapshot too.
 	Sign string
+	// SizeBudget overrides Size.Budget when set. HOIST_SIZE_BUDGET, in
+	// percent; "off" sets SizeOff.
+	SizeBudget *float64
+	// SizeOff skips the size gate. HOIST_SIZE_BUDGET=off.
+	SizeOff bool
 	// Vuln is HOIST_VULN: "off" skips the vulnerability gate.
 	Vuln string
 	// VulnDB overrides Vuln.DB. HOIST_VULN_DB.
@@ -217,6 +222,18 @@ func ReadEnv(getenv func(string) string) (Env, error) {
 	default:
 		errs = append(errs, fmt.Errorf("HOIST_SIGN=%q: set off (publish nothing signed), 1 (sign snapshots and image:push too), or leave it unset (releases are signed when COSIGN_KEY is set)", v))
 	}
+	if v := strings.TrimSpace(getenv("HOIST_SIZE_BUDGET")); v != "" {
+		if strings.EqualFold(v, "off") {
+			e.SizeOff = true
+		} else {
+			f, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimPrefix(v, "+"), "%"), 64)
+			if err != nil || f < 0 || math.IsNaN(f) || math.IsInf(f, 0) {
+				errs = append(errs, fmt.Errorf("HOIST_SIZE_BUDGET=%q: give the growth allowed over the last release in percent, such as 15, or off", v))
+			} else {
+				e.SizeBudget = &f
+			}
+		}
+	}
 	switch v := strings.ToLower(strings.TrimSpace(getenv("HOIST_VULN"))); v {
 	case "", "on", "1":
 	case "off", "0":
@@ -327,6 +344,12 @@ func (c *Config) ApplyEnv(e Env) {
 	}
 	if e.Vuln == "off" {
 		c.Vuln.Off = true
+	}
+	if e.SizeOff {
+		c.Size.Off = true
+	}
+	if e.SizeBudget != nil {
+		c.Size.Budget = *e.SizeBudget
 	}
 	if e.VulnDB != "" {
 		c.Vuln.DB = e.VulnDB

@@ -159,7 +159,7 @@ func TestKilledReleaseResumes(t *testing.T) {
 		t.Fatalf("the uninterrupted release ended in %+v, want 0.2.0 everywhere and no journal", want)
 	}
 	var points []string
-	for _, stage := range []string{"preflight", "tidy", "vet", "test", "version", "build", "package", "changelog", "image", "push", "sign"} {
+	for _, stage := range []string{"preflight", "tidy", "vet", "test", "version", "build", "package", "changelog", "image", "size", "push", "sign"} {
 		points = append(points, "after "+stage)
 	}
 	points = append(points, "finish: branch moved", "finish: VERSION written", "finish: tagged", "after tag",

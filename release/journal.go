@@ -149,6 +149,9 @@ func (j *journal) save(st *State) error {
 	}
 	j.Commit, j.Short, j.Date = st.Stamp.Rev.Commit, st.Stamp.Rev.Short, st.Stamp.Rev.Time
 	j.Digest, j.Tags, j.TagStates = st.Digest, st.Tags, st.tagged
+	if st.tagMessage != "" {
+		j.Message = st.tagMessage
+	}
 	if st.push != nil {
 		j.Repos, j.Embedded = st.push.repos, st.push.emb != nil
 	}

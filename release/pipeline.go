@@ -76,6 +76,7 @@ var Pipeline = []Stage{
 	packageStage{},    // archives and SBOMs of exactly the binaries built
 	changelogStage{},  // the notes the tag message carries
 	imageStage{},      // from the same binaries, no second compile
+	sizeStage{},       // measured against the last release before anything is published
 	pushStage{},       // by digest only: nothing anyone pulls by name changes yet
 	signStage{},       // signatures and attestations attach by digest too, before any name moves
 	tagStage{},        // the branch and the tag move only once every push succeeded
