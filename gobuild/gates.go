@@ -3,6 +3,7 @@ package gobuild
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hoistdev/hoist/internal/proc"
 )
@@ -93,6 +95,9 @@ type TestOptions struct {
 	Args []string
 	// Env adds environment variables for the tests.
 	Env []string
+	// Heartbeat is how long the report stays silent before it names the
+	// packages still running. Default: 5s.
+	Heartbeat time.Duration
 }
 
 // Coverage is the statement coverage of one package.
@@ -138,13 +143,35 @@ func Test(ctx context.Context, dir string, w io.Writer, opts TestOptions) (total
 	if err := os.MkdirAll(filepath.Dir(opts.Profile), 0o755); err != nil {
 		return total, fmt.Errorf("test: %w", err)
 	}
-	cmd := exec.CommandContext(ctx, "go", args...)
+	env := append(os.Environ(), opts.Env...)
+	total0 := countPackages(ctx, dir, env, pkgs)
+	fmt.Fprintf(w, "go test %s: %s\n", strings.Join(pkgs, " "), plural(total0, "package", "packages"))
+	cmd := exec.CommandContext(ctx, "go", append([]string{"test", "-json"}, args[1:]...)...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), opts.Env...)
-	cmd.Stdout, cmd.Stderr = w, w
+	cmd.Env = env
+	rep := newTestReport(w, total0, cmp.Or(opts.Heartbeat, 5*time.Second))
+	stderr := rep.lines()
+	cmd.Stderr = stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return total, fmt.Errorf("test: %w", err)
+	}
 	cleanup := proc.Contain(cmd)
-	err = cmd.Run()
+	if err := cmd.Start(); err != nil {
+		cleanup()
+		return total, fmt.Errorf("test: start go test: %w", err)
+	}
+	stop, beat := make(chan struct{}), make(chan struct{})
+	go func() { rep.heartbeat(stop); close(beat) }()
+	readErr := rep.consume(stdout)
+	err = cmd.Wait()
+	close(stop)
+	<-beat // w is the caller's again
+	_ = stderr.Close()
 	cleanup()
+	if err == nil && readErr != nil {
+		err = readErr
+	}
 	if err != nil {
 		return total, fmt.Errorf("go test failed (see its output above): %w", err)
 	}
@@ -234,4 +261,23 @@ func ParseProfile(r io.Reader) ([]Coverage, error) {
 	}
 	slices.SortFunc(out, func(a, b Coverage) int { return strings.Compare(a.Package, b.Package) })
 	return out, nil
+}
+
+// countPackages is how many packages the patterns match, for the report's
+// n/total; 0 when go list cannot tell (the test run then reports why).
+func countPackages(ctx context.Context, dir string, env, pkgs []string) int {
+	cmd := exec.CommandContext(ctx, "go", append([]string{"list", "-e"}, pkgs...)...)
+	cmd.Dir, cmd.Env = dir, env
+	out, err := cmd.Output()
+	if err != nil {
+		return 0
+	}
+	return len(strings.Fields(string(out)))
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

@@ -212,16 +212,22 @@ func (s sizeStage) Run(ctx context.Context, st *State) (string, error) {
 		}
 		return reason, err
 	}
-	rows := w.compareSizes(prev, now)
-	writeSizeTable(w.Writer("size"), prevTag, rows)
-	var over []string
-	for _, r := range rows {
-		if r.over {
-			over = append(over, r.key)
+	err = w.timeGate("size", reason, func() error {
+		rows := w.compareSizes(prev, now)
+		writeSizeTable(w.Writer("size"), prevTag, rows)
+		var over []string
+		for _, r := range rows {
+			if r.over {
+				over = append(over, r.key)
+			}
 		}
-	}
-	if len(over) > 0 {
-		return "", fmt.Errorf("%s grew past the size budget over %s (see the table): make it smaller, or allow more with HOIST_SIZE_BUDGET (percent, for this run) or Size.Budget / Size.Budgets in the magefile", strings.Join(over, ", "), prevTag)
+		if len(over) > 0 {
+			return fmt.Errorf("%s grew past the size budget over %s (see the table): make it smaller, or allow more with HOIST_SIZE_BUDGET (percent, for this run) or Size.Budget / Size.Budgets in the magefile", strings.Join(over, ", "), prevTag)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
 	}
 	return reason, nil
 }

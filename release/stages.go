@@ -179,7 +179,23 @@ func (g gateStage) Run(ctx context.Context, st *State) (string, error) {
 	if fn == nil {
 		return reason, fmt.Errorf("the %s gate was not given to the pipeline", g.name)
 	}
-	return reason, fn(ctx)
+	return reason, st.W.timeGate(g.name, reason, func() error { return fn(ctx) })
+}
+
+// timeGate runs a gate between a line that says what it checks and one
+// that says how it ended and how long it took, so that a long gate is
+// never silent about what is going on.
+func (w *Workspace) timeGate(name, what string, fn func() error) error {
+	w.Logf(name, "checking: %s", what)
+	start := time.Now()
+	err := fn()
+	d := time.Since(start).Round(time.Millisecond)
+	if err != nil {
+		w.Logf(name, "failed after %s", d)
+		return err
+	}
+	w.Logf(name, "passed in %s", d)
+	return nil
 }
 
 // versionStage settles what the build is stamped with: for a release the

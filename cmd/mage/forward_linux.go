@@ -8,10 +8,12 @@ import (
 	"syscall"
 )
 
-// forward sends sig to this process's children: the magefile binary, or
-// the go build compiling it. Linux lists a process's children in /proc.
-func forward(sig syscall.Signal) {
+// children lists this process's children by pid with their command
+// names: the magefile binary, or the go command compiling it. Linux lists
+// a process's children in /proc.
+func children() map[int]string {
 	self := os.Getpid()
+	out := map[int]string{}
 	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
 	for _, f := range stats {
 		data, err := os.ReadFile(f)
@@ -20,8 +22,8 @@ func forward(sig syscall.Signal) {
 		}
 		// pid (comm) state ppid ...; comm may hold spaces and parentheses.
 		s := string(data)
-		end := strings.LastIndexByte(s, ')')
-		if end < 0 {
+		open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if open < 0 || end < open {
 			continue
 		}
 		fields := strings.Fields(s[end+1:])
@@ -32,7 +34,15 @@ func forward(sig syscall.Signal) {
 			continue
 		}
 		if pid, err := strconv.Atoi(filepath.Base(filepath.Dir(f))); err == nil {
-			_ = syscall.Kill(pid, sig)
+			out[pid] = s[open+1 : end]
 		}
+	}
+	return out
+}
+
+// forward sends sig to this process's children.
+func forward(sig syscall.Signal) {
+	for pid := range children() {
+		_ = syscall.Kill(pid, sig)
 	}
 }

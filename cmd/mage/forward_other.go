@@ -10,19 +10,29 @@ import (
 	"syscall"
 )
 
-// forward sends sig to this process's children, as pgrep lists them; where
-// there is no pgrep the signal only reaches this process, and mage's own
-// handling applies.
-func forward(sig syscall.Signal) {
-	out, err := exec.Command("pgrep", "-P", strconv.Itoa(os.Getpid())).Output()
+// children lists this process's children with their names, as pgrep -l
+// shows them; where there is no pgrep it finds none.
+func children() map[int]string {
+	out, err := exec.Command("pgrep", "-l", "-P", strconv.Itoa(os.Getpid())).Output()
 	if err != nil {
-		return
+		return nil
 	}
-	for _, f := range strings.Fields(string(out)) {
-		if pid, err := strconv.Atoi(f); err == nil {
-			if p, err := os.FindProcess(pid); err == nil {
-				_ = p.Signal(sig)
-			}
+	kids := map[int]string{}
+	for _, line := range strings.Split(string(out), "\n") {
+		pidText, name, _ := strings.Cut(strings.TrimSpace(line), " ")
+		if pid, err := strconv.Atoi(pidText); err == nil {
+			kids[pid] = name
+		}
+	}
+	return kids
+}
+
+// forward sends sig to this process's children; where pgrep is missing the
+// signal only reaches this process, and mage's own handling applies.
+func forward(sig syscall.Signal) {
+	for pid := range children() {
+		if p, err := os.FindProcess(pid); err == nil {
+			_ = p.Signal(sig)
 		}
 	}
 }

@@ -21,11 +21,14 @@
 package main
 
 import (
+	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/magefile/mage/mage"
 
@@ -43,7 +46,50 @@ func main() {
 		}
 	}()
 	os.Args = append(os.Args[:1], helpAlias(os.Args[1:])...)
-	os.Exit(exitCode(mage.Main(), first.Load()))
+	stop := make(chan struct{})
+	go announceCompile(os.Stderr, stop, 2*time.Second, children)
+	code := mage.Main()
+	close(stop)
+	os.Exit(exitCode(code, first.Load()))
+}
+
+// announceCompile says, once, that mage is compiling the magefile when a
+// go command it started is still running after wait: mage compiles
+// silently, and on a new clone that takes tens of seconds before the first
+// line of output. It stops watching once the compiled magefile runs (a
+// child that is not the go command) or stop closes.
+func announceCompile(w io.Writer, stop <-chan struct{}, wait time.Duration, kids func() map[int]string) {
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-stop:
+		return
+	case <-timer.C:
+	}
+	tick := time.NewTicker(wait / 4)
+	defer tick.Stop()
+	for {
+		compiling, running := false, false
+		for _, name := range kids() {
+			if name == "go" {
+				compiling = true
+			} else {
+				running = true
+			}
+		}
+		switch {
+		case running:
+			return
+		case compiling:
+			fmt.Fprintln(w, "mage: compiling the magefile with its imports (after it, hoist or Go changed; the next runs start at once)...")
+			return
+		}
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // valueFlags are mage's flags that take a value.

@@ -87,3 +87,51 @@ func TestForward(t *testing.T) {
 		t.Fatal("forward did not reach the child")
 	}
 }
+
+// TestAnnounceCompile: the note comes once when only a go command runs
+// after the wait, and never once the magefile binary runs or the run ends.
+func TestAnnounceCompile(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		kids []map[int]string
+		want bool
+	}{
+		{"compiling", []map[int]string{{7: "go"}}, true},
+		{"already running the magefile", []map[int]string{{8: "a1b2c3d4e5f6a7b"}}, false},
+		{"compile ends before it says anything", []map[int]string{{}, {}, {}, {}, {9: "a1b2c3d4e5f6a7b"}}, false},
+		{"compile starts late", []map[int]string{{}, {7: "go"}}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out strings.Builder
+			i := 0
+			kids := func() map[int]string {
+				k := tc.kids[min(i, len(tc.kids)-1)]
+				i++
+				return k
+			}
+			stop := make(chan struct{})
+			done := make(chan struct{})
+			go func() { announceCompile(&out, stop, 4*time.Millisecond, kids); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(100 * time.Millisecond):
+			}
+			close(stop)
+			<-done
+			if got := strings.Contains(out.String(), "compiling the magefile"); got != tc.want {
+				t.Errorf("announced = %v, want %v (%q)", got, tc.want, out.String())
+			}
+			if strings.Count(out.String(), "\n") > 1 {
+				t.Errorf("announced more than once: %q", out.String())
+			}
+		})
+	}
+	// The run ends before the wait: nothing.
+	var out strings.Builder
+	stop := make(chan struct{})
+	close(stop)
+	announceCompile(&out, stop, time.Hour, func() map[int]string { return map[int]string{1: "go"} })
+	if out.Len() != 0 {
+		t.Errorf("announced after the run ended: %q", out.String())
+	}
+}
