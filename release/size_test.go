@@ -71,7 +71,9 @@ func TestSizeBudget(t *testing.T) {
 	}
 
 	// A budget in the magefile lets it through.
-	rl.edit = func(c *config.Config) { c.Size.Budgets = map[string]float64{"binary *": 1000, "archive *": 1000, "image *": 1000} }
+	rl.edit = func(c *config.Config) {
+		c.Size.Budgets = map[string]float64{"binary *": 1000, "archive *": 1000, "image *": 1000}
+	}
 	if out, err := rl.run(ModeRelease, nil, okGates); err != nil {
 		t.Fatalf("release with a larger budget: %v\n%s", err, out)
 	}
