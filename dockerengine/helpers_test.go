@@ -144,15 +144,11 @@ func writeTarball(t *testing.T, images map[string]v1.Image) string {
 // internal/dockertest), skipping the test without a static busybox.
 func goBuilderImage(t *testing.T, e *Engine) string {
 	t.Helper()
-	changes, write, err := dockertest.GoBuilder(t.Context())
+	ref, err := dockertest.EnsureGoBuilder(t.Context(), e.cli)
 	if errors.Is(err, dockertest.ErrNoBusybox) {
 		t.Skip(err)
 	}
 	if err != nil {
-		t.Fatal(err)
-	}
-	ref := testRef(t, e, "go-builder")
-	if err := dockertest.Import(t.Context(), e.cli, ref, changes, write); err != nil {
 		t.Fatal(err)
 	}
 	return ref

@@ -8,6 +8,8 @@ package dockertest
 import (
 	"archive/tar"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -197,4 +199,47 @@ func StaticRuntime() ([]string, func(*tar.Writer) error) {
 			File{Name: "etc/ssl/certs/ca-certificates.crt", Mode: 0o644, Body: ca})
 	}
 	return []string{"USER 65532:65532"}, func(tw *tar.Writer) error { return WriteFiles(tw, files) }
+}
+
+// builderFormat changes when GoBuilder's layer changes shape, so that a
+// builder image kept from an earlier run is not reused by mistake.
+const builderFormat = "1"
+
+// EnsureGoBuilder returns a GoBuilder image the daemon holds, importing it
+// only when no image of the same Go toolchain and busybox is there yet.
+// The image is kept after the tests, tagged hoist-test/go-builder:<key>:
+// it is what every Dockerfile test builds from, and the daemon's layer
+// cache of those builds stays valid only while its ID stays the same.
+func EnsureGoBuilder(ctx context.Context, cli *client.Client) (string, error) {
+	busybox, err := exec.LookPath("busybox")
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrNoBusybox, err)
+	}
+	bb, err := os.ReadFile(busybox)
+	if err != nil {
+		return "", err
+	}
+	ver, err := exec.CommandContext(ctx, "go", "version").Output()
+	if err != nil {
+		return "", fmt.Errorf("go version: %w", err)
+	}
+	root, err := exec.CommandContext(ctx, "go", "env", "GOROOT").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOROOT: %w", err)
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00", builderFormat, ver, root)
+	h.Write(bb)
+	ref := "hoist-test/go-builder:" + hex.EncodeToString(h.Sum(nil))[:16]
+	if _, err := cli.ImageInspect(ctx, ref); err == nil {
+		return ref, nil
+	}
+	changes, write, err := GoBuilder(ctx)
+	if err != nil {
+		return "", err
+	}
+	if err := Import(ctx, cli, ref, changes, write); err != nil {
+		return "", err
+	}
+	return ref, nil
 }

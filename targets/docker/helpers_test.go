@@ -323,15 +323,13 @@ func removeTree(t *testing.T, c *testConn, id string) {
 // internal/dockertest), skipping the test without a static busybox.
 func goBuilderImage(t *testing.T, c *testConn) string {
 	t.Helper()
-	changes, write, err := dockertest.GoBuilder(t.Context())
+	ref, err := dockertest.EnsureGoBuilder(t.Context(), c.cli)
 	if errors.Is(err, dockertest.ErrNoBusybox) {
 		t.Skip(err)
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref := uniqueName("go-builder") + ":1"
-	importImage(t, c, ref, changes, write)
 	return ref
 }
 
