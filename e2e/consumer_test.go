@@ -195,7 +195,9 @@ func newConsumer(t testing.TB, files map[string]string) *consumer {
 	t.Helper()
 	readCheckout(t)
 	c := &consumer{t: t, dir: filepath.Join(t.TempDir(), "repo"), data: t.TempDir()}
-	c.env = append(consumerEnv(t.TempDir(), c.data), "HOIST_VULN_DB="+emptyVulnDB(t))
+	// One mage cache for every consumer: mage names a compiled magefile
+	// by its content, so consumers with the same magefile compile it once.
+	c.env = append(consumerEnv(filepath.Join(work, "magecache"), c.data), "HOIST_VULN_DB="+emptyVulnDB(t))
 	writeTree(t, c.dir, files)
 	if _, ok := files["magefiles/magefile.go"]; ok {
 		mod, sum := magefilesModule(t)
@@ -224,6 +226,17 @@ func emptyVulnDB(t testing.TB) string {
 		vulnDBURL = "file://" + filepath.ToSlash(dir)
 	})
 	return vulnDBURL
+}
+
+// privateCache gives the consumer a mage cache of its own, for tests that
+// run in parallel (two mage runs must not compile into one cache file at
+// once) or that look at what a first compile prints.
+func (c *consumer) privateCache() {
+	for i, kv := range c.env {
+		if strings.HasPrefix(kv, "MAGEFILE_CACHE=") {
+			c.env[i] = "MAGEFILE_CACHE=" + c.t.TempDir()
+		}
+	}
 }
 
 // consumerEnv is the caller's environment without anything that would

@@ -171,6 +171,7 @@ func TestKilledReleaseResumes(t *testing.T) {
 	}
 	for _, point := range points {
 		t.Run(point, func(t *testing.T) {
+			t.Parallel() // each has its own checkout and registry storage
 			c := p.copy(t)
 			out, err := c.mage(append(slices.Clone(interruptEnv), "HOIST_TEST_KILL="+point), "release")
 			if err == nil {
@@ -214,6 +215,7 @@ func TestKilledSignedReleaseResumes(t *testing.T) {
 	}
 	for _, point := range []string{"after push", "after sign", "finish: tagged"} {
 		t.Run(point, func(t *testing.T) {
+			t.Parallel()
 			c := p.copy(t)
 			if out, err := c.mage(append(slices.Clone(env), "HOIST_TEST_KILL="+point), "release"); err == nil {
 				t.Fatalf("release with a kill at %q succeeded:\n%s", point, out)
