@@ -25,28 +25,35 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	shared = dir
+	// Keep the host's git configuration and any repository the test binary
+	// runs inside away from the test repositories, once for the process,
+	// so that tests that do not change the environment can run in
+	// parallel.
+	os.Setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+	os.Setenv("GIT_CONFIG_NOSYSTEM", "1")
+	os.Setenv("GIT_CEILING_DIRECTORIES", filepath.Dir(dir))
+	for _, k := range gitIdentity {
+		os.Unsetenv(k)
+	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
 
-// isolateGit keeps the host's git configuration and any repository the test
-// binary runs inside away from the test repositories.
+// gitIdentity are the variables that would point git at another
+// repository or give commits another identity or date.
+var gitIdentity = []string{
+	"GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR",
+	"GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_AUTHOR_DATE",
+	"GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GIT_COMMITTER_DATE", "EMAIL",
+}
+
+// isolateGit skips a test on a machine without git; TestMain already keeps
+// the host's git configuration away from the test repositories.
 func isolateGit(t testing.TB) {
 	t.Helper()
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("git is not installed")
-	}
-	t.Setenv("GIT_CONFIG_GLOBAL", "/dev/null")
-	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
-	t.Setenv("GIT_CEILING_DIRECTORIES", filepath.Dir(t.TempDir()))
-	for _, k := range []string{
-		"GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR",
-		"GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_AUTHOR_DATE",
-		"GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GIT_COMMITTER_DATE", "EMAIL",
-	} {
-		t.Setenv(k, "")
-		os.Unsetenv(k)
 	}
 }
 

@@ -157,6 +157,7 @@ func samePlanAndRun(t *testing.T, p *Plan, m *Manifest) {
 // TestPlanEqualsRun plans and then runs a dozen kinds of release and checks
 // that release:plan JSON=1 said exactly what the run then recorded.
 func TestPlanEqualsRun(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs a dozen releases")
 	}

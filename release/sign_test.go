@@ -68,6 +68,7 @@ func referrersRegistry(t testing.TB) string {
 // release:check passes, pushing the same image again attaches nothing new,
 // and neither the password nor the private key is in any output or file.
 func TestSignedRelease(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("a signed release")
 	}
@@ -187,6 +188,7 @@ func TestSignedRelease(t *testing.T) {
 // TestCosignVerifiesReferrersAPI: the real cosign finds and verifies what
 // a release attached through the referrers API.
 func TestCosignVerifiesReferrersAPI(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("a signed release")
 	}
@@ -218,6 +220,7 @@ func TestCosignVerifiesReferrersAPI(t *testing.T) {
 // before anything is built, naming the setting to fix; the plan refuses
 // the same way.
 func TestSignPreflight(t *testing.T) {
+	t.Parallel()
 	priv, pub := keyPair(t)
 	p224, err := ecdsa.GenerateKey(elliptic.P224(), rand.Reader)
 	if err != nil {
@@ -300,6 +303,7 @@ func refusingRegistry(t *testing.T, refuse int64) string {
 // fails the release at the sign stage with the way out named; no git tag,
 // no registry tag and no attachment stays behind.
 func TestSignRefusedRollsBack(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("a release")
 	}
@@ -345,6 +349,7 @@ func TestSignRefusedRollsBack(t *testing.T) {
 // release can fail to match: another key, a missing or changed file, an
 // attestation moved to another image, a version that was never tagged.
 func TestCheckFindsProblems(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("a signed release")
 	}
@@ -418,6 +423,7 @@ func TestCheckFindsProblems(t *testing.T) {
 // TestKeygen: release:keygen writes a key pair cosign and hoist both read,
 // keeps the private key out of git and never overwrites a key.
 func TestKeygen(t *testing.T) {
+	t.Parallel()
 	r := svcRepo(t)
 	w, out := open(t, r.dir, map[string]string{"COSIGN_PASSWORD": testKeyPassword}, nil)
 	if err := w.Keygen(t.Context()); err != nil {
@@ -456,6 +462,7 @@ func TestKeygen(t *testing.T) {
 // TestSignedSnapshot: HOIST_SIGN=1 signs a snapshot in the embedded
 // registry (no referrers API there, so the tag schema), as planned.
 func TestSignedSnapshot(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("a signed snapshot")
 	}

@@ -16,6 +16,7 @@ import (
 // anything is tagged or pushed, with the table; a larger budget lets it
 // through and records the new sizes.
 func TestSizeBudget(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("releases")
 	}
