@@ -106,6 +106,9 @@ func Parse(data []byte) (*Statement, error) {
 // written "sha256:<hex>".
 func (s *Statement) Covers(digest string) bool {
 	alg, sum, _ := strings.Cut(digest, ":")
+	if sum == "" {
+		return false
+	}
 	for _, sub := range s.Subject {
 		if sub.Digest[alg] == sum {
 			return true

@@ -119,9 +119,12 @@ func (c Coverage) Percent() float64 {
 	return 100 * float64(c.Covered) / float64(c.Statements)
 }
 
-// Test runs `go test -race -cover` with a merged coverage profile, streams
-// go test's own output to w, then prints per-package coverage and the total
-// and fails when the total is under the gate.
+// Test runs `go test -race -cover` with a merged coverage profile and
+// reports to w as it goes: each package as it ends, numbered against the
+// packages to test, the whole output of what fails, and the packages still
+// running whenever nothing was said for Heartbeat. Then it prints
+// per-package coverage and the total and fails when the total is under the
+// gate.
 func Test(ctx context.Context, dir string, w io.Writer, opts TestOptions) (total Coverage, err error) {
 	if opts.Profile == "" {
 		return total, fmt.Errorf("test: no coverage profile path given")
@@ -158,12 +161,16 @@ func Test(ctx context.Context, dir string, w io.Writer, opts TestOptions) (total
 	}
 	cleanup := proc.Contain(cmd)
 	if err := cmd.Start(); err != nil {
+		_ = stderr.Close()
 		cleanup()
 		return total, fmt.Errorf("test: start go test: %w", err)
 	}
 	stop, beat := make(chan struct{}), make(chan struct{})
 	go func() { rep.heartbeat(stop); close(beat) }()
 	readErr := rep.consume(stdout)
+	// Whatever the report could not read must still be read, or go test
+	// blocks on a full pipe and never exits.
+	_, _ = io.Copy(io.Discard, stdout)
 	err = cmd.Wait()
 	close(stop)
 	<-beat // w is the caller's again

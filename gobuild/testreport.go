@@ -37,13 +37,16 @@ type testReport struct {
 	mu      sync.Mutex
 	done    int
 	last    time.Time
+	wait    time.Duration // the silence before the next heartbeat
 	started map[string]time.Time
 	output  map[string][]string // package -> its output, kept until it ends
 	failed  bool
 }
 
 func newTestReport(w io.Writer, total int, quiet time.Duration) *testReport {
-	return &testReport{w: w, total: total, quiet: quiet, now: time.Now, started: map[string]time.Time{}, output: map[string][]string{}}
+	r := &testReport{w: w, total: total, quiet: quiet, wait: quiet, now: time.Now, started: map[string]time.Time{}, output: map[string][]string{}}
+	r.last = r.now()
+	return r
 }
 
 // consume reads the JSON stream until it ends.
@@ -103,7 +106,7 @@ func (r *testReport) say(line string) {
 
 func (r *testReport) sayLocked(line string) {
 	fmt.Fprintln(r.w, line)
-	r.last = r.now()
+	r.last, r.wait = r.now(), r.quiet
 }
 
 func (r *testReport) event(ev testEvent) {
@@ -161,7 +164,8 @@ func summaryLine(out []string, ev testEvent) string {
 }
 
 // heartbeat says which packages are still running when nothing has been
-// written for the quiet period; it returns when stop closes.
+// written for the quiet period, then after twice that, and so on up to a
+// minute; it returns when stop closes.
 func (r *testReport) heartbeat(stop <-chan struct{}) {
 	tick := time.NewTicker(max(r.quiet/5, 10*time.Millisecond))
 	defer tick.Stop()
@@ -172,8 +176,12 @@ func (r *testReport) heartbeat(stop <-chan struct{}) {
 		case <-tick.C:
 		}
 		r.mu.Lock()
-		if len(r.started) > 0 && r.now().Sub(r.last) >= r.quiet {
+		if len(r.started) > 0 && r.now().Sub(r.last) >= r.wait {
+			// Each heartbeat waits twice as long as the last, up to a
+			// minute, so a long package does not flood a CI log.
+			next := min(2*r.wait, max(time.Minute, r.quiet))
 			r.sayLocked(r.runningLocked())
+			r.wait = next
 		}
 		r.mu.Unlock()
 	}

@@ -49,7 +49,7 @@ func (w *Workspace) Check(ctx context.Context) error {
 	}
 	w.Logf(target, "%s at commit %s, with key %s (%s)", tag, short(commit), sign.Fingerprint(pub), from)
 	var problems []error
-	if !w.Cfg.Image.Skip {
+	if w.publishesImage() {
 		repos := w.Repositories()
 		if len(repos) == 0 {
 			emb, err := w.StartEmbedded(ctx)
@@ -140,10 +140,10 @@ func (w *Workspace) checkReferrers(ctx context.Context, pub crypto.PublicKey, re
 			problems = append(problems, err)
 			continue
 		}
-		payload, err := sign.VerifyStatement(pub, art.Data)
-		if errors.Is(err, sign.ErrBadSignature) {
-			continue
+		if sign.BundleKeyHint(art.Data) != sign.KeyHint(pub) {
+			continue // another key's signature: others may sign an image too
 		}
+		payload, err := sign.VerifyStatement(pub, art.Data)
 		if err != nil {
 			problems = append(problems, fmt.Errorf("%s@%s: %w", repo, d.Digest, err))
 			continue

@@ -71,6 +71,7 @@ type journal struct {
 	Embedded    bool               `json:"embedded,omitempty"`
 	Tags        []string           `json:"tags,omitempty"`
 	TagStates   []publish.TagState `json:"tag_states,omitempty"`
+	Attached    []publish.Attached `json:"attached,omitempty"`
 	Stages      []StageRecord      `json:"stages"`
 }
 
@@ -148,7 +149,7 @@ func (j *journal) save(st *State) error {
 		j.Txn = st.txn.State()
 	}
 	j.Commit, j.Short, j.Date = st.Stamp.Rev.Commit, st.Stamp.Rev.Short, st.Stamp.Rev.Time
-	j.Digest, j.Tags, j.TagStates = st.Digest, st.Tags, st.tagged
+	j.Digest, j.Tags, j.TagStates, j.Attached = st.Digest, st.Tags, st.tagged, st.attached
 	if st.tagMessage != "" {
 		j.Message = st.tagMessage
 	}
@@ -230,6 +231,9 @@ func (w *Workspace) recover(ctx context.Context, st *State) error {
 		if len(st.tagged) > 0 {
 			errs = append(errs, imageTagsStage{}.Undo(ctx, st))
 		}
+		if len(st.attached) > 0 {
+			errs = append(errs, signStage{}.Undo(ctx, st))
+		}
 		errs = append(errs, st.txn.Rollback(context.WithoutCancel(ctx)))
 		if err := errors.Join(errs...); err != nil {
 			return fmt.Errorf("complete the rollback of %s: %w (the journal stays in %s)", j.Tag, err, j.path)
@@ -255,7 +259,7 @@ func (j *journal) restore(ctx context.Context, st *State) error {
 	st.Stamp = Stamp{Version: next, Rev: project.Revision{Commit: j.Commit, Short: j.Short, Time: j.Date}}
 	st.Head = j.Txn.Head
 	st.txn = ResumeTxn(j.Txn)
-	st.Digest, st.Tags, st.tagged = j.Digest, j.Tags, j.TagStates
+	st.Digest, st.Tags, st.tagged, st.attached = j.Digest, j.Tags, j.TagStates, j.Attached
 	st.tagMessage = j.Message
 	// The stages from the tag stage on run again; their records go.
 	stages := j.Stages
@@ -275,9 +279,16 @@ func (j *journal) restore(ctx context.Context, st *State) error {
 		}
 		st.push.emb = emb
 		st.push.repos = []string{emb.Host + "/" + st.W.ImageName()}
-		// Tag states name the repository as the dead run reached it.
+		// Tag states and attachments name the repository as the dead run
+		// reached it, on a port of its own.
 		for i := range st.tagged {
 			st.tagged[i].Repository = st.push.repos[0]
+		}
+		for i := range st.attached {
+			st.attached[i].Repository = st.push.repos[0]
+			if f := st.attached[i].Fallback; f != nil {
+				f.Repository = st.push.repos[0]
+			}
 		}
 	}
 	st.Repos = st.push.repos

@@ -273,15 +273,24 @@ func (w *Workspace) PushImage(ctx context.Context, target string, st Stamp, loca
 			return err
 		}
 	}
-	// Signatures attach by digest before any tag moves, as in a release.
+	// Signatures attach by digest before any tag moves, as in a release;
+	// if the tags then fail to move, the signatures go too.
 	var attach func(*pushed) error
+	var attached []publish.Attached
 	if signer != nil {
 		attach = func(p *pushed) error {
-			_, err := w.attachOrUndo(ctx, target, signer, st, p)
+			var err error
+			attached, err = w.attachOrUndo(ctx, target, signer, st, p)
 			return err
 		}
 	}
 	p, err := w.pushImage(ctx, target, st, local, attach)
+	if err != nil && len(attached) > 0 {
+		opts := append(w.publishOptions(target), publish.WithRetry(1, time.Second, time.Second))
+		if derr := publish.Detach(context.WithoutCancel(ctx), attached, opts...); derr != nil {
+			err = fmt.Errorf("%w; and removing the signatures attached failed: %v", err, derr)
+		}
+	}
 	p.stop(ctx)
 	return err
 }
@@ -337,6 +346,8 @@ func (w *Workspace) pushImage(ctx context.Context, target string, st Stamp, loca
 		if err := attach(p); err != nil {
 			return p, err
 		}
+	} else {
+		w.Arts.Replace(artifact.Referrer) // none this time
 	}
 	_, err = w.tagPushed(ctx, target, p, tags, nil)
 	return p, err

@@ -95,7 +95,10 @@ func (w *Workspace) checkSigner(ctx context.Context, m Mode) error {
 // and proves it signs. Errors name the setting to fix and never show the
 // key or the password.
 func (w *Workspace) Signer(ctx context.Context) (sign.Signer, error) {
-	w.keys.once.Do(func() { w.keys.s, w.keys.err = w.loadSigner(ctx) })
+	// Loaded without the caller's cancellation: the result is kept for the
+	// whole run, and a key that failed because one caller gave up would
+	// fail for every later one.
+	w.keys.once.Do(func() { w.keys.s, w.keys.err = w.loadSigner(context.WithoutCancel(ctx)) })
 	return w.keys.s, w.keys.err
 }
 
@@ -104,16 +107,9 @@ func (w *Workspace) loadSigner(ctx context.Context) (sign.Signer, error) {
 	if !ok {
 		return nil, errors.New("no signing key: set COSIGN_KEY to the private key file that cosign generate-key-pair or go tool mage release:keygen wrote (or Sign.Key in the magefile)")
 	}
-	var data []byte
-	where := setting + " (the key itself)"
-	if !strings.HasPrefix(strings.TrimSpace(value), "-----BEGIN") {
-		where = setting + "=" + value
-		var err error
-		if data, err = os.ReadFile(w.Cfg.Path(value)); err != nil {
-			return nil, fmt.Errorf("%s: cannot read the signing key (%v): point %s at the private key file, such as cosign.key", where, errors.Unwrap(err), setting)
-		}
-	} else {
-		data = []byte(value)
+	data, where, err := w.keyData(setting, strings.TrimSpace(value))
+	if err != nil {
+		return nil, err
 	}
 	s, err := sign.LoadKey(data, []byte(w.Env.SignPassword.Reveal()))
 	switch {
@@ -131,6 +127,28 @@ func (w *Workspace) loadSigner(ctx context.Context) (sign.Signer, error) {
 		return nil, fmt.Errorf("%s: the key does not sign: %w", where, err)
 	}
 	return s, nil
+}
+
+// keyData reads the key a setting gives: the PEM text itself, the PEM
+// base64-encoded (as CI secrets often hold it), or a file. where names the
+// setting for messages: a COSIGN_KEY value is shown only when it looks
+// like a path, since it may hold the key.
+func (w *Workspace) keyData(setting, value string) (data []byte, where string, err error) {
+	if strings.HasPrefix(value, "-----BEGIN") {
+		return []byte(value), setting + " (the key itself)", nil
+	}
+	if dec, err := base64.StdEncoding.DecodeString(value); err == nil && bytes.HasPrefix(bytes.TrimSpace(dec), []byte("-----BEGIN")) {
+		return dec, setting + " (the key, base64-encoded)", nil
+	}
+	where = setting
+	if setting != "COSIGN_KEY" || (len(value) < 200 && (strings.Contains(value, "/") || strings.HasSuffix(value, ".key") || strings.HasSuffix(value, ".pem"))) {
+		where = setting + "=" + value
+	}
+	data, err = os.ReadFile(w.Cfg.Path(value))
+	if err != nil {
+		return nil, where, fmt.Errorf("%s: no signing key there: it is neither a readable file (%v) nor the key's PEM text, plain or base64-encoded: point %s at the private key file, such as cosign.key, or give the key itself", where, errors.Unwrap(err), setting)
+	}
+	return data, where, nil
 }
 
 // VerifyKey is the public key release:check verifies with:

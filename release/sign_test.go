@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -236,7 +237,8 @@ func TestSignPreflight(t *testing.T) {
 		env  map[string]string
 		want []string
 	}{
-		{"missing file", map[string]string{"COSIGN_KEY": "nope/cosign.key"}, []string{"COSIGN_KEY=nope/cosign.key", "cannot read the signing key", "point COSIGN_KEY at the private key file"}},
+		{"missing file", map[string]string{"COSIGN_KEY": "nope/cosign.key"}, []string{"COSIGN_KEY=nope/cosign.key", "neither a readable file", "point COSIGN_KEY at the private key file"}},
+		{"garbage secret", map[string]string{"COSIGN_KEY": "c2VjcmV0LWJ1dC1ub3QtYS1rZXk="}, []string{"COSIGN_KEY: no signing key there", "or give the key itself"}},
 		{"wrong password", map[string]string{"COSIGN_KEY": priv, "COSIGN_PASSWORD": "typo-8c1"}, []string{"COSIGN_KEY=" + priv, "wrong password", "set COSIGN_PASSWORD"}},
 		{"no password", map[string]string{"COSIGN_KEY": priv}, []string{"no password opens it", "set COSIGN_PASSWORD"}},
 		{"public key given", map[string]string{"COSIGN_KEY": pub}, []string{"not a private key", "not the public one"}},
@@ -258,8 +260,8 @@ func TestSignPreflight(t *testing.T) {
 					t.Errorf("release error %q / plan refusal %q: want both to say %q", err, p.Refused, want)
 				}
 			}
-			if strings.Contains(err.Error(), "typo-8c1") {
-				t.Errorf("the error shows the password: %v", err)
+			if strings.Contains(err.Error(), "typo-8c1") || strings.Contains(err.Error(), "c2VjcmV0") {
+				t.Errorf("the error shows the password or the key setting's value: %v", err)
 			}
 			if after := r.state(); after != before {
 				t.Errorf("a refused release changed the repository: %+v -> %+v", before, after)
@@ -330,14 +332,27 @@ func TestSignRefusedRollsBack(t *testing.T) {
 			Type, Name, Digest string
 		}
 	}
-	data, _ := os.ReadFile(filepath.Join(r.dir, "dist", "artifacts.json"))
-	_ = json.Unmarshal(data, &a)
+	data, err := os.ReadFile(filepath.Join(r.dir, "dist", "artifacts.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &a); err != nil {
+		t.Fatal(err)
+	}
+	var subjects []string
 	for _, art := range a.Artifacts {
-		if art.Type == "image-index" {
-			descs, err := publish.Referrers(t.Context(), repo, art.Digest)
-			if err != nil || len(descs) != 0 {
-				t.Errorf("referrers of the index after the rollback = %d, %v; want none", len(descs), err)
-			}
+		if art.Type == "image-index" || art.Type == "image" {
+			subjects = append(subjects, art.Digest)
+		}
+	}
+	if len(subjects) != 2 {
+		t.Fatalf("artifacts.json names %d image manifests, want the index and one platform: %s", len(subjects), data)
+	}
+	// Referrers were attached to both before the fifth was refused.
+	for _, d := range subjects {
+		descs, err := publish.Referrers(t.Context(), repo, d)
+		if err != nil || len(descs) != 0 {
+			t.Errorf("referrers of %s after the rollback = %d, %v; want none", d, len(descs), err)
 		}
 	}
 	if !strings.Contains(out, "everything is back as it was") {
@@ -377,11 +392,11 @@ func TestCheckFindsProblems(t *testing.T) {
 
 	// An attestation of the index, attached to the platform manifest too.
 	repo := host + "/acme/svc"
-	var index, platform, sigRef string
+	var platform, sigRef string
 	for _, ref := range m.Referrers {
 		switch {
 		case ref.Platform == "" && ref.Kind == KindSignature:
-			index, sigRef = ref.Subject, ref.Ref
+			sigRef = ref.Ref
 		case ref.Platform != "":
 			platform = ref.Subject
 		}
@@ -397,7 +412,6 @@ func TestCheckFindsProblems(t *testing.T) {
 	if _, err := check(map[string]string{"COSIGN_PUBLIC_KEY": pubFile}); err == nil || !strings.Contains(err.Error(), "about other digests than "+platform) {
 		t.Errorf("Check with the index's signature on %s = %v, want the misplaced attestation named", platform, err)
 	}
-	_ = index
 
 	// Files in dist/.
 	dist := filepath.Join(r.dir, "dist")
@@ -490,5 +504,28 @@ func TestSignedSnapshot(t *testing.T) {
 	bundle, _ := os.ReadFile(filepath.Join(r.dir, "dist", ChecksumsFile+".sigstore.json"))
 	if err := sign.VerifyBlob(pub, sums, bundle); err != nil {
 		t.Errorf("the snapshot's checksums.txt signature: %v", err)
+	}
+}
+
+// TestKeyForms: COSIGN_KEY takes a file, the PEM text or the PEM
+// base64-encoded, as CI secret stores keep keys.
+func TestKeyForms(t *testing.T) {
+	t.Parallel()
+	priv, _ := keyPair(t)
+	pemText, err := os.ReadFile(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := svcRepo(t)
+	for name, value := range map[string]string{"file": priv, "PEM": string(pemText), "base64": base64.StdEncoding.EncodeToString(pemText)} {
+		w, _ := open(t, r.dir, map[string]string{"COSIGN_KEY": value, "COSIGN_PASSWORD": testKeyPassword}, nil)
+		s, err := w.Signer(t.Context())
+		if err != nil {
+			t.Errorf("COSIGN_KEY as %s: %v", name, err)
+			continue
+		}
+		if !strings.HasPrefix(s.String(), "ecdsa-p256 key") {
+			t.Errorf("COSIGN_KEY as %s gives %s", name, s)
+		}
 	}
 }

@@ -74,10 +74,14 @@ func (w *Workspace) previousSizes(ctx context.Context, tag string) (Sizes, bool,
 	return s, s != nil, nil
 }
 
-// budgetFor is the growth allowed for key, in percent: the first pattern
+// budgetFor is the growth allowed for key, in percent: HOIST_SIZE_BUDGET
+// when set (it overrides everything for one run), else the first pattern
 // of Size.Budgets (in sorted order) that matches, else Size.Budget, else
 // the default.
 func (w *Workspace) budgetFor(key string) float64 {
+	if w.Env.SizeBudget != nil {
+		return *w.Env.SizeBudget
+	}
 	pats := make([]string, 0, len(w.Cfg.Size.Budgets))
 	for p := range w.Cfg.Size.Budgets {
 		pats = append(pats, p)
@@ -88,7 +92,7 @@ func (w *Workspace) budgetFor(key string) float64 {
 			return w.Cfg.Size.Budgets[p]
 		}
 	}
-	if w.Cfg.Size.Budget != 0 || w.Env.SizeBudget != nil {
+	if w.Cfg.Size.Budget != 0 {
 		return w.Cfg.Size.Budget
 	}
 	return config.DefaultSizeBudget

@@ -100,6 +100,12 @@ func TestSizeBudgetRules(t *testing.T) {
 	if got := (&Workspace{Env: config.Env{SizeBudget: &zero}}).budgetFor("x"); got != 0 {
 		t.Errorf("HOIST_SIZE_BUDGET=0 gives %v, want 0 (no growth)", got)
 	}
+	thirty := 30.0
+	w.Env.SizeBudget = &thirty
+	if got := w.budgetFor("image linux/amd64"); got != 30 {
+		t.Errorf("HOIST_SIZE_BUDGET=30 over Size.Budgets gives %v, want 30 for this run", got)
+	}
+	w.Env.SizeBudget = nil
 	rows := w.compareSizes(Sizes{"binary web linux/amd64": 100, "image linux/amd64": 100, "archive gone": 5},
 		Sizes{"binary web linux/amd64": 106, "image linux/amd64": 125, "archive new": 9})
 	if len(rows) != 2 || !rows[0].over || rows[1].over {

@@ -390,6 +390,16 @@ func (c changelogStage) Run(ctx context.Context, st *State) (string, error) {
 // distPath is a dist path as plans and reasons show it.
 func distPath(w *Workspace, elem ...string) string { return w.Rel(w.Dist(elem...)) }
 
+// publishesImage reports whether a release of this configuration pushes
+// an image: one is not skipped and some platform is linux.
+func (w *Workspace) publishesImage() bool {
+	if w.Cfg.Image.Skip {
+		return false
+	}
+	platforms, err := w.Cfg.ParsedPlatforms()
+	return err != nil || slices.ContainsFunc(platforms, func(p platform.Platform) bool { return p.OS == "linux" })
+}
+
 // imageSkip is the skip rule the image, push and image tags stages share.
 func imageSkip(st *State) (string, bool) {
 	if reason, skip := st.nothing(); skip {
@@ -495,9 +505,10 @@ func (s pushStage) Run(ctx context.Context, st *State) (string, error) {
 			if err != nil {
 				return "", err
 			}
+			// Not kept for an undo: the snapshot's tag moves right after,
+			// and a signature is not taken back from a tagged image.
 			attach = func(p *pushed) error {
-				var err error
-				st.attached, err = w.attachOrUndo(ctx, "image:push", signer, st.Stamp, p)
+				_, err := w.attachOrUndo(ctx, "image:push", signer, st.Stamp, p)
 				return err
 			}
 		}
@@ -570,11 +581,20 @@ func (s signStage) Run(ctx context.Context, st *State) (string, error) {
 			return "", err
 		}
 	}
-	if _, skip := imageSkip(st); !skip && signer != nil && st.push != nil && st.Mode == ModeRelease {
-		st.attached, err = w.attachImage(ctx, "release", signer, st.Stamp, st.push)
-		if err != nil {
-			return "", err
+	switch {
+	case st.Mode == ModeSnapshot:
+		// The push stage attached (or not) before the snapshot tag moved.
+	case signer != nil && st.push != nil:
+		if _, skip := imageSkip(st); !skip {
+			st.attached, err = w.attachImage(ctx, "release", signer, st.Stamp, st.push)
+			if err != nil {
+				return "", err
+			}
 		}
+	default:
+		// Nothing attached this time: release.json must not list the
+		// referrers of an earlier run.
+		w.Arts.Replace(artifact.Referrer)
 	}
 	var repos []string
 	if _, skip := imageSkip(st); !skip {
@@ -591,7 +611,9 @@ func (signStage) Undo(ctx context.Context, st *State) error {
 	if len(st.attached) == 0 {
 		return nil
 	}
-	tctx, cancel := context.WithTimeout(ctx, 4*time.Second)
+	// Bounded: a run cut short by a signal has seconds left; the journal
+	// records the attachments, so the next release finishes the undo.
+	tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	opts := append(st.W.publishOptions("release"), publish.WithRetry(1, time.Second, time.Second))
 	if err := publish.Detach(tctx, st.attached, opts...); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"time"
@@ -41,7 +42,7 @@ func (w *Workspace) vulnPackages() []string {
 	return out
 }
 
-// vulnDB names the database as the plan shows it.
+// vulnDB is the database to read.
 func (w *Workspace) vulnDB() string {
 	if w.Cfg.Vuln.DB == "" {
 		return vuln.DefaultDB
@@ -49,10 +50,21 @@ func (w *Workspace) vulnDB() string {
 	return w.Cfg.Vuln.DB
 }
 
+// vulnDBShown is the database as plans, logs and errors name it: without
+// a user or token a mirror's URL may carry.
+func (w *Workspace) vulnDBShown() string {
+	db := w.vulnDB()
+	if u, err := url.Parse(db); err == nil && u.User != nil {
+		u.User = nil
+		return u.String()
+	}
+	return db
+}
+
 // vulnPlan is the gate's line in plans and release.json.
 func (w *Workspace) vulnPlan() string {
 	return fmt.Sprintf("govulncheck at symbol level over %s for %s against %s: fails on a reachable vulnerability",
-		strings.Join(w.vulnPackages(), " "), strings.Join(w.vulnPlatforms(), ", "), w.vulnDB())
+		strings.Join(w.vulnPackages(), " "), strings.Join(w.vulnPlatforms(), ", "), w.vulnDBShown())
 }
 
 // VulnCheck is the vulnerability gate: govulncheck over the released main
@@ -86,6 +98,9 @@ func (w *Workspace) VulnCheck(ctx context.Context) error {
 	if err != nil {
 		return w.explainVulnDB(w.vulnDB(), err)
 	}
+	if shown := w.vulnDBShown(); shown != db {
+		rep.DB = shown
+	}
 	allow := make([]vuln.Allow, len(w.Cfg.Vuln.Allow))
 	for i, a := range w.Cfg.Vuln.Allow {
 		allow[i] = vuln.Allow{ID: a.ID, Reason: a.Reason, Until: a.Until}
@@ -106,5 +121,20 @@ func (w *Workspace) explainVulnDB(db string, err error) error {
 	if db == config.ModuleVulnDB || strings.HasPrefix(db, config.ModuleVulnDB+"@") {
 		alt = "HOIST_VULN_DB=https://vuln.go.dev, or a file:/// copy of the database"
 	}
+	if shown := w.vulnDBShown(); shown != db {
+		// The error may quote the URL it failed on.
+		err = &rewordedError{msg: strings.ReplaceAll(err.Error(), db, shown), err: err}
+		return fmt.Errorf("the vulnerability gate cannot read its database %s, so it cannot vouch for the build: %w; point it elsewhere with %s, or skip the gate on purpose with HOIST_VULN=off", shown, err, alt)
+	}
 	return fmt.Errorf("the vulnerability gate cannot read its database %s, so it cannot vouch for the build: %w; point it elsewhere with %s, or skip the gate on purpose with HOIST_VULN=off", db, err, alt)
 }
+
+// rewordedError shows msg in place of err's own text, which may quote a
+// secret, and still unwraps to err.
+type rewordedError struct {
+	msg string
+	err error
+}
+
+func (e *rewordedError) Error() string { return e.msg }
+func (e *rewordedError) Unwrap() error { return e.err }

@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto"
 	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -114,8 +116,7 @@ func encode(b *protobundle.Bundle) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-// decode reads a sigstore bundle and checks it is one this package can
-// verify: version 0.3 with a public key hint.
+// decode reads a sigstore bundle and checks its version, 0.3.
 func decode(data []byte) (*protobundle.Bundle, error) {
 	b := &protobundle.Bundle{}
 	if err := protojson.Unmarshal(data, b); err != nil {
@@ -125,6 +126,27 @@ func decode(data []byte) (*protobundle.Bundle, error) {
 		return nil, fmt.Errorf("%w: a bundle of media type %q, want %q", ErrBadSignature, b.GetMediaType(), BundleMediaType)
 	}
 	return b, nil
+}
+
+// KeyHint is how a bundle names the key pub: the base64 SHA-256 of its DER
+// encoding, as KeySigner writes it and cosign reads it.
+func KeyHint(pub crypto.PublicKey) string {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(der)
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// BundleKeyHint is the key hint a bundle carries, "" when it names its
+// key some other way (a certificate) or does not parse.
+func BundleKeyHint(bundle []byte) string {
+	b, err := decode(bundle)
+	if err != nil {
+		return ""
+	}
+	return b.GetVerificationMaterial().GetPublicKey().GetHint()
 }
 
 // VerifyBlob checks that bundle holds a message signature over data that

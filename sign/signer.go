@@ -10,7 +10,6 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
@@ -160,12 +159,9 @@ func NewKeySigner(key crypto.PrivateKey) (*KeySigner, error) {
 	default:
 		return nil, fmt.Errorf("%w: a %T; use ECDSA P-256 (cosign generate-key-pair), P-384, P-521, RSA or Ed25519", ErrUnsupportedKey, key)
 	}
-	der, err := x509.MarshalPKIXPublicKey(s.pub)
-	if err != nil {
-		return nil, fmt.Errorf("%w: encode the public key: %v", ErrUnsupportedKey, err)
+	if s.hint = KeyHint(s.pub); s.hint == "" {
+		return nil, fmt.Errorf("%w: the public key does not encode", ErrUnsupportedKey)
 	}
-	sum := sha256.Sum256(der)
-	s.hint = base64.StdEncoding.EncodeToString(sum[:])
 	return s, nil
 }
 

@@ -41,6 +41,7 @@ const (
 	Called
 )
 
+// String names the level as the gate's output does.
 func (l Level) String() string {
 	switch l {
 	case Called:
