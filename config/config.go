@@ -68,6 +68,8 @@ type Config struct {
 	Vuln Vuln
 	// Size configures the artifact-size budget.
 	Size Size
+	// Cache configures the build cache shared through a registry.
+	Cache Cache
 }
 
 // Defaults returns the configuration used when nothing is set.
@@ -138,6 +140,15 @@ func (c Config) Validate() error {
 	}
 	if c.Vuln.DB != "" && !validVulnDB(c.Vuln.DB) {
 		errs = append(errs, fmt.Errorf("Vuln.DB = %q: give an https:// URL, a file:/// directory, or config.ModuleVulnDB", c.Vuln.DB))
+	}
+	if r := c.Cache.Repository; r != "" {
+		if host, _, _ := strings.Cut(r, "/"); strings.Contains(host, "@") {
+			errs = append(errs, credentialsError("Cache.Repository (HOIST_CACHE)", r))
+		} else if err := checkRegistry(r); err != nil {
+			errs = append(errs, fmt.Errorf("Cache.Repository (HOIST_CACHE): %w", err))
+		} else if !strings.Contains(r, "/") {
+			errs = append(errs, fmt.Errorf("Cache.Repository (HOIST_CACHE) = %q: name a repository on the registry, such as %s/team/gocache", r, r))
+		}
 	}
 	if c.Sign.Off && c.Sign.Snapshots {
 		errs = append(errs, errors.New("Sign.Off and Sign.Snapshots are both set (HOIST_SIGN is off and on): keep one"))

@@ -89,6 +89,10 @@ type Env struct {
 	SizeBudget *float64
 	// SizeOff skips the size gate. HOIST_SIZE_BUDGET=off.
 	SizeOff bool
+	// Cache overrides Cache.Repository. HOIST_CACHE.
+	Cache string
+	// CacheStrict fails a build the cache cannot serve. HOIST_CACHE_STRICT=1.
+	CacheStrict bool
 	// Vuln is HOIST_VULN: "off" skips the vulnerability gate.
 	Vuln string
 	// VulnDB overrides Vuln.DB. HOIST_VULN_DB.
@@ -222,6 +226,8 @@ func ReadEnv(getenv func(string) string) (Env, error) {
 	default:
 		errs = append(errs, fmt.Errorf("HOIST_SIGN=%q: set off (publish nothing signed), 1 (sign snapshots and image:push too), or leave it unset (releases are signed when COSIGN_KEY is set)", v))
 	}
+	e.Cache = strings.TrimSpace(getenv("HOIST_CACHE"))
+	e.CacheStrict = getenv("HOIST_CACHE_STRICT") == "1"
 	if v := strings.TrimSpace(getenv("HOIST_SIZE_BUDGET")); v != "" {
 		if strings.EqualFold(v, "off") {
 			e.SizeOff = true
@@ -347,6 +353,12 @@ func (c *Config) ApplyEnv(e Env) {
 	}
 	if e.SizeOff {
 		c.Size.Off = true
+	}
+	if e.Cache != "" {
+		c.Cache.Repository = e.Cache
+	}
+	if e.CacheStrict {
+		c.Cache.Strict = true
 	}
 	if e.SizeBudget != nil {
 		c.Size.Budget = *e.SizeBudget

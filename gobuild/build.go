@@ -117,6 +117,7 @@ type options struct {
 	force     bool
 	dryRun    bool
 	run       runner
+	remote    Remote
 }
 
 // Option configures Build.
@@ -316,6 +317,24 @@ func (o *options) one(ctx context.Context, proj *project.Project, h *hasher, mod
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return res, fmt.Errorf("build %s for %s: %w", m.Name, p, err)
 	}
+	key := ""
+	if o.remote != nil && !o.force {
+		key = remoteKey(now, m.ImportPath, m.Name, p.String(), res.Flags)
+		sum, size, ok, err := o.remote.Restore(ctx, key, out)
+		if err != nil {
+			return res, fmt.Errorf("build %s for %s: %w", m.Name, p, err)
+		}
+		if ok {
+			now.SHA256, now.Size = sum, size
+			if err := writeRecord(recPath, now); err != nil {
+				return res, err
+			}
+			res.Skipped, res.SHA256, res.Size = true, sum, size
+			res.Reason = fmt.Sprintf("restored from cache (key %s): %s", key[:16], reason)
+			res.Duration = time.Since(start)
+			return res, nil
+		}
+	}
 	if err := o.run(ctx, proj.Root, env, args); err != nil {
 		return res, fmt.Errorf("build %s for %s: %w", m.Name, p, err)
 	}
@@ -326,6 +345,14 @@ func (o *options) one(ctx context.Context, proj *project.Project, h *hasher, mod
 	now.SHA256, now.Size = sum, size
 	if err := writeRecord(recPath, now); err != nil {
 		return res, err
+	}
+	if o.remote != nil {
+		if key == "" {
+			key = remoteKey(now, m.ImportPath, m.Name, p.String(), res.Flags)
+		}
+		if err := o.remote.Save(ctx, key, out, sum, size); err != nil {
+			return res, fmt.Errorf("build %s for %s: %w", m.Name, p, err)
+		}
 	}
 	res.SHA256, res.Size, res.Reason, res.Duration = sum, size, reason, time.Since(start)
 	return res, nil

@@ -74,6 +74,16 @@ func (w *Workspace) build(ctx context.Context, st Stamp, dryRun bool) ([]gobuild
 	if w.Env.GoFlags != "" {
 		opts = append(opts, gobuild.WithEnv("GOFLAGS="+w.Env.GoFlags))
 	}
+	if !dryRun {
+		cache, err := w.openBuildCache("go:build")
+		if err != nil {
+			return nil, err
+		}
+		if cache != nil {
+			defer cache.close()
+			opts = append(opts, gobuild.WithRemote(cache))
+		}
+	}
 	if w.Cfg.Jobs > 0 {
 		opts = append(opts, gobuild.WithJobs(w.Cfg.Jobs))
 	}

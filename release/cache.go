@@ -1,0 +1,164 @@
+package release
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/hoistdev/hoist/publish"
+)
+
+// buildCache is the registry tier of hoist's build records: binaries,
+// stored under a key of their inputs (gobuild.Remote), so that another
+// runner restores them instead of compiling. A cache that cannot be
+// reached is reported once and then left alone: the build goes on
+// locally, unless Cache.Strict asks for a failure.
+type buildCache struct {
+	w      *Workspace
+	target string
+	store  *publish.CacheStore
+	strict bool
+	down   atomic.Bool
+	once   sync.Once
+
+	// What the cache did, for the closing line.
+	hits, misses, stored, corrupt atomic.Int64
+	down1, up1                    atomic.Int64
+}
+
+// openBuildCache opens the configured cache, or returns nil when none is.
+func (w *Workspace) openBuildCache(target string) (*buildCache, error) {
+	repo := w.Cfg.Cache.Repository
+	if repo == "" {
+		return nil, nil
+	}
+	store, err := publish.OpenCacheStore(repo, w.publishOptions(target)...)
+	if err != nil {
+		return nil, fmt.Errorf("HOIST_CACHE=%s: %w", repo, err)
+	}
+	return &buildCache{w: w, target: target, store: store, strict: w.Cfg.Cache.Strict}, nil
+}
+
+// close reports what the cache did and frees its connections.
+func (c *buildCache) close() {
+	if c == nil {
+		return
+	}
+	if c.hits.Load()+c.misses.Load()+c.stored.Load() > 0 {
+		c.w.Logf(c.target, "cache %s: %d restored (%s), %d not there, %d stored (%s), %d corrupt entries ignored",
+			c.store, c.hits.Load(), humanBytes(c.down1.Load()), c.misses.Load(), c.stored.Load(), humanBytes(c.up1.Load()), c.corrupt.Load())
+	}
+	c.store.Close()
+}
+
+// failed handles an error talking to the cache: in strict mode it is the
+// build's error; otherwise it is said once and the cache is left alone.
+func (c *buildCache) failed(err error) error {
+	if c.strict {
+		return fmt.Errorf("the build cache %s (HOIST_CACHE) failed and HOIST_CACHE_STRICT=1 is set: %w", c.store, err)
+	}
+	c.down.Store(true)
+	c.once.Do(func() {
+		c.w.Logf(c.target, "warning: the build cache %s cannot be used (%v); building locally (HOIST_CACHE_STRICT=1 makes this an error)", c.store, err)
+	})
+	return nil
+}
+
+// Restore implements gobuild.Remote.
+func (c *buildCache) Restore(ctx context.Context, key, dst string) (string, int64, bool, error) {
+	if c.down.Load() {
+		return "", 0, false, nil
+	}
+	blobs, _, err := c.store.Lookup(ctx, key)
+	if errors.Is(err, publish.ErrCacheMiss) {
+		c.misses.Add(1)
+		return "", 0, false, nil
+	}
+	if err != nil {
+		return "", 0, false, c.failed(err)
+	}
+	if len(blobs) != 1 {
+		c.corrupt.Add(1)
+		c.w.Logf(c.target, "ignoring cache entry %s: it holds %d blobs, want 1; building", key[:16], len(blobs))
+		return "", 0, false, nil
+	}
+	sum, size, err := c.fetch(ctx, blobs[0], dst)
+	switch {
+	case errors.Is(err, errCorrupt):
+		c.corrupt.Add(1)
+		c.w.Logf(c.target, "ignoring cache entry %s: %v; building", key[:16], err)
+		return "", 0, false, nil
+	case err != nil:
+		return "", 0, false, c.failed(err)
+	}
+	c.hits.Add(1)
+	c.down1.Add(size)
+	return sum, size, true, nil
+}
+
+var errCorrupt = errors.New("content does not match its digest")
+
+// fetch writes blob b to dst, verifying its digest before it replaces
+// anything.
+func (c *buildCache) fetch(ctx context.Context, b publish.CacheBlob, dst string) (string, int64, error) {
+	rc, err := c.store.Open(ctx, b.Digest)
+	if err != nil {
+		return "", 0, err
+	}
+	defer rc.Close()
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return "", 0, err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(dst), ".restore-*")
+	if err != nil {
+		return "", 0, err
+	}
+	defer os.Remove(tmp.Name())
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(tmp, h), rc)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		// go-containerregistry checks the digest as it reads, and says so
+		// only in words.
+		if strings.Contains(err.Error(), "error verifying") {
+			return "", 0, fmt.Errorf("%w (%s)", errCorrupt, b.Digest)
+		}
+		return "", 0, fmt.Errorf("fetch %s: %w", b.Digest, err)
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	if "sha256:"+sum != b.Digest || n != b.Size {
+		return "", 0, fmt.Errorf("%w (%s, got sha256:%s, %d bytes)", errCorrupt, b.Digest, sum[:12], n)
+	}
+	if err := os.Chmod(tmp.Name(), 0o755); err != nil {
+		return "", 0, err
+	}
+	if err := os.Rename(tmp.Name(), dst); err != nil {
+		return "", 0, err
+	}
+	return sum, n, nil
+}
+
+// Save implements gobuild.Remote.
+func (c *buildCache) Save(ctx context.Context, key, src, sum string, size int64) error {
+	if c.down.Load() {
+		return nil
+	}
+	err := c.store.Store(ctx, key, []publish.CacheBlob{{Digest: "sha256:" + sum, Size: size, Path: src}},
+		map[string]string{"dev.hoist.cache.kind": "binary"})
+	if err != nil {
+		return c.failed(err)
+	}
+	c.stored.Add(1)
+	c.up1.Add(size)
+	return nil
+}
