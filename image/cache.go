@@ -14,6 +14,8 @@ import (
 	"runtime/debug"
 	"strings"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/hoistdev/hoist/internal/atomicfile"
 )
 
@@ -39,6 +41,21 @@ type LayoutOptions struct {
 	// DryRun only decides whether a build is needed, and why. Default:
 	// false.
 	DryRun bool
+	// Remote restores a layout another machine built from the same inputs
+	// instead of building it, and keeps the layouts built here. Default:
+	// none.
+	Remote LayoutRemote
+}
+
+// LayoutRemote keeps OCI layouts where another machine finds them, under a
+// key of everything the index is made of.
+type LayoutRemote interface {
+	// Restore writes the layout stored under key into dir, which does not
+	// exist yet. ok is false when nothing usable is stored; an error fails
+	// the build.
+	Restore(ctx context.Context, key, dir string) (ok bool, err error)
+	// Save stores the layout in dir under key; an error fails the build.
+	Save(ctx context.Context, key, dir string) error
 }
 
 // Layout is what BuildLayout produced, or found still in place.
@@ -108,12 +125,30 @@ func BuildLayout(ctx context.Context, bins []Binary, cfg Config, lo LayoutOption
 	if lo.DryRun {
 		return &Layout{Reason: reason}, nil
 	}
+	key := "img-" + now.Key
+	if lo.Remote != nil && now.Base != "" && !lo.Force {
+		out, err := restoreLayout(ctx, lo, key, reason)
+		if err != nil || out != nil {
+			if out != nil && lo.Record != "" {
+				now.Digest = out.Digest
+				if err := writeRecord(ctx, lo.Record, now); err != nil {
+					return nil, err
+				}
+			}
+			return out, err
+		}
+	}
 	res, err := Build(ctx, bins, cfg, opts...)
 	if err != nil {
 		return nil, err
 	}
 	if err := WriteLayout(ctx, lo.Dir, res, lo.RefName); err != nil {
 		return nil, err
+	}
+	if lo.Remote != nil && now.Base != "" {
+		if err := lo.Remote.Save(ctx, key, lo.Dir); err != nil {
+			return nil, err
+		}
 	}
 	out := &Layout{Digest: res.Digest.String(), Reason: reason, Result: res}
 	if lo.Record != "" && now.Base != "" {
@@ -123,6 +158,76 @@ func BuildLayout(ctx context.Context, bins []Binary, cfg Config, lo LayoutOption
 		}
 	}
 	return out, nil
+}
+
+// restoreLayout asks lo.Remote for the layout stored under key and, when
+// it has one that holds lo.RefName, puts it in lo.Dir's place and describes
+// it as a build would. It returns nil when the remote has none.
+func restoreLayout(ctx context.Context, lo LayoutOptions, key, reason string) (*Layout, error) {
+	parent := filepath.Dir(lo.Dir)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, fmt.Errorf("restore image layout: %w", err)
+	}
+	tmp, err := os.MkdirTemp(parent, ".restore-image-")
+	if err != nil {
+		return nil, fmt.Errorf("restore image layout: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	ok, err := lo.Remote.Restore(ctx, key, tmp)
+	if err != nil || !ok {
+		return nil, err
+	}
+	res, err := resultFromLayout(ctx, tmp, lo.RefName)
+	if err != nil {
+		return nil, nil // not the layout it should be: build instead
+	}
+	if err := normalizeModes(tmp); err != nil {
+		return nil, fmt.Errorf("restore image layout: %w", err)
+	}
+	if err := replaceDir(tmp, lo.Dir); err != nil {
+		return nil, fmt.Errorf("restore image layout: %w", err)
+	}
+	return &Layout{Digest: res.Digest.String(), Reason: fmt.Sprintf("restored from cache (key %s): %s", key[:16], reason), Result: res}, nil
+}
+
+// resultFromLayout describes the index stored under ref in the layout dir
+// the way Build describes what it built.
+func resultFromLayout(ctx context.Context, dir, ref string) (*Result, error) {
+	idx, err := ReadLayout(ctx, dir, ref)
+	if err != nil {
+		return nil, err
+	}
+	d, err := idx.Digest()
+	if err != nil {
+		return nil, err
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Index: idx, Digest: d, BaseName: im.Annotations[AnnotationBaseName]}
+	if bd := im.Annotations[AnnotationBaseDigest]; bd != "" {
+		res.BaseDigest, _ = v1.NewHash(bd)
+	}
+	for _, desc := range im.Manifests {
+		img, err := idx.Image(desc.Digest)
+		if err != nil {
+			return nil, err
+		}
+		size, err := storedSize(img)
+		if err != nil {
+			return nil, err
+		}
+		pi := PlatformImage{Image: img, Digest: desc.Digest, Size: size, BaseName: desc.Annotations[AnnotationBaseName]}
+		if desc.Platform != nil {
+			pi.Platform = *desc.Platform
+		}
+		if bd := desc.Annotations[AnnotationBaseDigest]; bd != "" {
+			pi.BaseDigest, _ = v1.NewHash(bd)
+		}
+		res.Images = append(res.Images, pi)
+	}
+	return res, nil
 }
 
 // layoutHolds reports whether the layout on disk still has the index.

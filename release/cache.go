@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -90,7 +92,7 @@ func (c *buildCache) Restore(ctx context.Context, key, dst string) (string, int6
 		c.w.Logf(c.target, "ignoring cache entry %s: it holds %d blobs, want 1; building", key[:16], len(blobs))
 		return "", 0, false, nil
 	}
-	sum, size, err := c.fetch(ctx, blobs[0], dst)
+	sum, size, err := c.fetch(ctx, blobs[0], dst, 0o755)
 	switch {
 	case errors.Is(err, errCorrupt):
 		c.corrupt.Add(1)
@@ -106,9 +108,9 @@ func (c *buildCache) Restore(ctx context.Context, key, dst string) (string, int6
 
 var errCorrupt = errors.New("content does not match its digest")
 
-// fetch writes blob b to dst, verifying its digest before it replaces
-// anything.
-func (c *buildCache) fetch(ctx context.Context, b publish.CacheBlob, dst string) (string, int64, error) {
+// fetch writes blob b to dst with mode, verifying its digest before it
+// replaces anything.
+func (c *buildCache) fetch(ctx context.Context, b publish.CacheBlob, dst string, mode os.FileMode) (string, int64, error) {
 	rc, err := c.store.Open(ctx, b.Digest)
 	if err != nil {
 		return "", 0, err
@@ -139,7 +141,7 @@ func (c *buildCache) fetch(ctx context.Context, b publish.CacheBlob, dst string)
 	if "sha256:"+sum != b.Digest || n != b.Size {
 		return "", 0, fmt.Errorf("%w (%s, got sha256:%s, %d bytes)", errCorrupt, b.Digest, sum[:12], n)
 	}
-	if err := os.Chmod(tmp.Name(), 0o755); err != nil {
+	if err := os.Chmod(tmp.Name(), mode); err != nil {
 		return "", 0, err
 	}
 	if err := os.Rename(tmp.Name(), dst); err != nil {
@@ -161,4 +163,133 @@ func (c *buildCache) Save(ctx context.Context, key, src, sum string, size int64)
 	c.stored.Add(1)
 	c.up1.Add(size)
 	return nil
+}
+
+// cacheFilesKey is the annotation listing, in blob order, the paths the
+// blobs of a file-set entry are restored to.
+const cacheFilesKey = "dev.hoist.cache.files"
+
+// saveFiles stores the files rels (slash paths under root) under key, with
+// more annotations.
+func (c *buildCache) saveFiles(ctx context.Context, key, root string, rels []string, ann map[string]string) error {
+	if c == nil || c.down.Load() {
+		return nil
+	}
+	blobs := make([]publish.CacheBlob, len(rels))
+	var total int64
+	for i, rel := range rels {
+		p := filepath.Join(root, filepath.FromSlash(rel))
+		sum, size, err := fileDigest(p)
+		if err != nil {
+			return fmt.Errorf("cache %s: %w", rel, err)
+		}
+		blobs[i] = publish.CacheBlob{Digest: "sha256:" + sum, Size: size, Path: p}
+		total += size
+	}
+	names, _ := json.Marshal(rels)
+	all := map[string]string{cacheFilesKey: string(names)}
+	for k, v := range ann {
+		all[k] = v
+	}
+	if err := c.store.Store(ctx, key, blobs, all); err != nil {
+		return c.failed(err)
+	}
+	c.stored.Add(1)
+	c.up1.Add(total)
+	return nil
+}
+
+// restoreFiles writes the files stored under key below root, each checked
+// against its digest before it replaces anything. ok is false on a miss, a
+// corrupt entry (said in one line) or an unusable cache.
+func (c *buildCache) restoreFiles(ctx context.Context, key, root string) (rels []string, ann map[string]string, ok bool, err error) {
+	if c == nil || c.down.Load() {
+		return nil, nil, false, nil
+	}
+	blobs, ann, err := c.store.Lookup(ctx, key)
+	if errors.Is(err, publish.ErrCacheMiss) {
+		c.misses.Add(1)
+		return nil, nil, false, nil
+	}
+	if err != nil {
+		return nil, nil, false, c.failed(err)
+	}
+	if json.Unmarshal([]byte(ann[cacheFilesKey]), &rels) != nil || len(rels) != len(blobs) {
+		c.corrupt.Add(1)
+		c.w.Logf(c.target, "ignoring cache entry %s: its file list does not match its blobs; building", shortKey(key))
+		return nil, nil, false, nil
+	}
+	var total int64
+	for i, rel := range rels {
+		clean := filepath.Clean(filepath.FromSlash(rel))
+		if filepath.IsAbs(clean) || strings.HasPrefix(clean, "..") {
+			c.corrupt.Add(1)
+			c.w.Logf(c.target, "ignoring cache entry %s: it names %s, outside the directory; building", shortKey(key), rel)
+			return nil, nil, false, nil
+		}
+		_, size, err := c.fetch(ctx, blobs[i], filepath.Join(root, clean), 0o644)
+		switch {
+		case errors.Is(err, errCorrupt):
+			c.corrupt.Add(1)
+			c.w.Logf(c.target, "ignoring cache entry %s: %v; building", shortKey(key), err)
+			return nil, nil, false, nil
+		case err != nil:
+			return nil, nil, false, c.failed(err)
+		}
+		total += size
+	}
+	c.hits.Add(1)
+	c.down1.Add(total)
+	return rels, ann, true, nil
+}
+
+func shortKey(key string) string {
+	if len(key) > 16 {
+		return key[:16]
+	}
+	return key
+}
+
+func fileDigest(p string) (string, int64, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", 0, err
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// layoutCache is the build cache as image.LayoutRemote: an OCI layout is
+// a set of files (index.json, oci-layout and the content-addressed blobs).
+type layoutCache struct{ c *buildCache }
+
+// Restore implements image.LayoutRemote.
+func (l layoutCache) Restore(ctx context.Context, key, dir string) (bool, error) {
+	_, _, ok, err := l.c.restoreFiles(ctx, key, dir)
+	return ok, err
+}
+
+// Save implements image.LayoutRemote.
+func (l layoutCache) Save(ctx context.Context, key, dir string) error {
+	var rels []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		rels = append(rels, filepath.ToSlash(rel))
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("cache the image layout: %w", err)
+	}
+	return l.c.saveFiles(ctx, key, dir, rels, map[string]string{"dev.hoist.cache.kind": "image"})
 }

@@ -2,6 +2,7 @@ package release
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"log"
 	"net/http"
@@ -124,5 +125,59 @@ func TestBuildCacheAcrossRunners(t *testing.T) {
 	e := runnerCopy(t, a)
 	if out, err := build(e, map[string]string{"HOIST_CACHE": "127.0.0.1:1/team/cache", "HOIST_CACHE_STRICT": "1"}); err == nil || !strings.Contains(err.Error(), "HOIST_CACHE_STRICT=1") {
 		t.Errorf("runner E, strict, unreachable cache = %v, want an error naming HOIST_CACHE_STRICT:\n%s", err, out)
+	}
+}
+
+// TestSnapshotFromCache: runner B's snapshot of the commit runner A
+// snapshotted restores the binaries, the packages and the image from the
+// cache and compiles, packs and builds nothing, with the same digests.
+func TestSnapshotFromCache(t *testing.T) {
+	if testing.Short() {
+		t.Skip("snapshots")
+	}
+	corrupt := false
+	host := corruptingProxy(t, &corrupt)
+	a := svcRepo(t)
+	snap := func(r *testRepo) (string, *Manifest) {
+		rl := &releaser{t: t, r: r, env: map[string]string{"PLATFORMS": "linux/amd64,linux/arm64", "HOIST_CACHE": host + "/team/cache"}}
+		rl.embedded(t.TempDir())
+		out, err := rl.run(ModeSnapshot, nil, okGates)
+		if err != nil {
+			t.Fatalf("snapshot: %v\n%s", err, out)
+		}
+		return out, rl.manifest()
+	}
+	outA, ma := snap(a)
+	if strings.Contains(outA, "restored from cache") {
+		t.Fatalf("runner A restored something from an empty cache:\n%s", outA)
+	}
+	b := runnerCopy(t, a)
+	outB, mb := snap(b)
+	for _, want := range []string{"restored from cache (key bin-", "package: restored from cache (key pkg-", "restored from cache (key img-"} {
+		if !strings.Contains(outB, want) {
+			t.Errorf("runner B's snapshot lacks %q:\n%s", want, outB)
+		}
+	}
+	for _, not := range []string{"built in", "package: packing", "wrote svc_"} {
+		if strings.Contains(outB, not) {
+			t.Errorf("runner B's snapshot still did work (%q):\n%s", not, outB)
+		}
+	}
+	digests := func(m *Manifest) map[string]string {
+		out := map[string]string{}
+		for _, a := range m.Artifacts {
+			// The provenance names the repository by its origin remote,
+			// which this test's clone has and the original has not.
+			if a.Type != "provenance" {
+				out[a.Path] = a.SHA256
+			}
+		}
+		for _, i := range m.Images {
+			out[i.Ref] = i.Digest
+		}
+		return out
+	}
+	if da, db := digests(ma), digests(mb); len(da) == 0 || fmt.Sprint(da) != fmt.Sprint(db) {
+		t.Errorf("runner B's artifacts differ from A's:\nA %v\nB %v", da, db)
 	}
 }

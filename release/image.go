@@ -189,6 +189,14 @@ func (w *Workspace) BuildImage(ctx context.Context, target string, st Stamp) (*I
 		return nil, err
 	}
 	lo := w.imageLayout(st, false)
+	cache, err := w.openBuildCache(target)
+	if err != nil {
+		return nil, err
+	}
+	defer cache.close()
+	if cache != nil {
+		lo.Remote = layoutCache{cache}
+	}
 	lay, err := image.BuildLayout(ctx, bins, cfg, lo, image.WithGoRoot(w.Env.GoRoot))
 	if err != nil {
 		return nil, err

@@ -3,6 +3,8 @@ package release
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -65,6 +67,9 @@ type PackageOptions struct {
 	// Jobs caps how many archives and SBOMs are written at once. Default:
 	// GOMAXPROCS.
 	Jobs int
+	// cache restores the packages another runner made from the same
+	// inputs and stores the ones made here; nil without a build cache.
+	cache *buildCache
 	// Force packs even when the record says nothing changed. Default: false.
 	Force bool
 	// DryRun decides whether packing is needed, and why, without writing
@@ -220,11 +225,42 @@ func Package(ctx context.Context, o PackageOptions) (*PackageResult, error) {
 	if o.DryRun {
 		return &PackageResult{Reason: reason}, nil
 	}
-	fmt.Fprintf(o.Log, "package: packing, %s\n", reason)
-
-	outs, err := writePackages(ctx, &o, inputs, units, old)
-	if err != nil {
-		return nil, err
+	key := ""
+	var outs []packOutput
+	restored := false
+	if o.cache != nil && !o.Force {
+		key = packKey(rec)
+		rels, ann, ok, err := o.cache.restoreFiles(ctx, key, o.Dist)
+		if err != nil {
+			return nil, err
+		}
+		if ok && json.Unmarshal([]byte(ann[packOutputsKey]), &outs) == nil && len(outs) == len(rels) {
+			restored = true
+			reason = fmt.Sprintf("restored from cache (key %s): %s", shortKey(key), reason)
+			fmt.Fprintf(o.Log, "package: %s\n", reason)
+		} else {
+			outs = nil
+		}
+	}
+	if !restored {
+		fmt.Fprintf(o.Log, "package: packing, %s\n", reason)
+		var err error
+		if outs, err = writePackages(ctx, &o, inputs, units, old); err != nil {
+			return nil, err
+		}
+		if o.cache != nil {
+			if key == "" {
+				key = packKey(rec)
+			}
+			rels := make([]string, len(outs))
+			for i, out := range outs {
+				rels[i] = out.File
+			}
+			list, _ := json.Marshal(outs)
+			if err := o.cache.saveFiles(ctx, key, o.Dist, rels, map[string]string{packOutputsKey: string(list), "dev.hoist.cache.kind": "package"}); err != nil {
+				return nil, err
+			}
+		}
 	}
 	rec.Outputs = outs
 	// Stale files go only once the new set is complete, so a failed run
@@ -254,7 +290,20 @@ func Package(ctx context.Context, o PackageOptions) (*PackageResult, error) {
 	for i, out := range outs {
 		arts[i] = out.Artifact
 	}
-	return &PackageResult{Artifacts: arts, Reason: reason}, nil
+	return &PackageResult{Artifacts: arts, Reason: reason, Skipped: restored}, nil
+}
+
+// packOutputsKey annotates a cached package entry with its outputs.
+const packOutputsKey = "dev.hoist.cache.outputs"
+
+// packKey names a packaging's inputs for the build cache: the record
+// without its outputs, which holds only digests and paths relative to the
+// module, so another machine computes the same key.
+func packKey(rec packRecord) string {
+	rec.Outputs = nil
+	data, _ := json.Marshal(rec)
+	sum := sha256.Sum256(data)
+	return "pkg-" + hex.EncodeToString(sum[:])
 }
 
 // localName guards stale removal against a hand-edited record naming files

@@ -125,7 +125,14 @@ func (w *Workspace) Pack(ctx context.Context, st Stamp) (*PackageResult, error) 
 		return nil, err
 	}
 	defer unlock()
-	res, err := Package(ctx, w.packageOptions(st, w.Arts.Filter(artifact.ByType(artifact.Binary)), false))
+	o := w.packageOptions(st, w.Arts.Filter(artifact.ByType(artifact.Binary)), false)
+	cache, err := w.openBuildCache("package")
+	if err != nil {
+		return nil, err
+	}
+	defer cache.close()
+	o.cache = cache
+	res, err := Package(ctx, o)
 	if err != nil {
 		return nil, err
 	}
