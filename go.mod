@@ -3,6 +3,7 @@ module github.com/hoistdev/hoist
 go 1.26.0
 
 tool (
+	github.com/hoistdev/hoist/cmd/hoist-cache
 	github.com/hoistdev/hoist/cmd/hoist-registry
 	github.com/hoistdev/hoist/cmd/mage
 )

@@ -91,6 +91,13 @@ type Env struct {
 	SizeOff bool
 	// Cache overrides Cache.Repository. HOIST_CACHE.
 	Cache string
+	// GoCacheProg is a GOCACHEPROG the user set, which hoist leaves alone.
+	GoCacheProg string
+	// CacheMaxAge and CacheMaxSize bound cache:prune's local tier.
+	// HOIST_CACHE_MAX_AGE (a duration such as 720h), HOIST_CACHE_MAX_SIZE
+	// (bytes, or with a K, M or G suffix).
+	CacheMaxAge  time.Duration
+	CacheMaxSize int64
 	// CacheStrict fails a build the cache cannot serve. HOIST_CACHE_STRICT=1.
 	CacheStrict bool
 	// Vuln is HOIST_VULN: "off" skips the vulnerability gate.
@@ -227,6 +234,21 @@ func ReadEnv(getenv func(string) string) (Env, error) {
 		errs = append(errs, fmt.Errorf("HOIST_SIGN=%q: set off (publish nothing signed), 1 (sign snapshots and image:push too), or leave it unset (releases are signed when COSIGN_KEY is set)", v))
 	}
 	e.Cache = strings.TrimSpace(getenv("HOIST_CACHE"))
+	e.GoCacheProg = getenv("GOCACHEPROG")
+	if v := strings.TrimSpace(getenv("HOIST_CACHE_MAX_AGE")); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("HOIST_CACHE_MAX_AGE=%q: give a duration such as 720h", v))
+		}
+		e.CacheMaxAge = d
+	}
+	if v := strings.TrimSpace(getenv("HOIST_CACHE_MAX_SIZE")); v != "" {
+		n, err := parseSize(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("HOIST_CACHE_MAX_SIZE=%q: give a size in bytes or with K, M or G, such as 10G", v))
+		}
+		e.CacheMaxSize = n
+	}
 	e.CacheStrict = getenv("HOIST_CACHE_STRICT") == "1"
 	if v := strings.TrimSpace(getenv("HOIST_SIZE_BUDGET")); v != "" {
 		if strings.EqualFold(v, "off") {
@@ -289,6 +311,27 @@ func ReadEnv(getenv func(string) string) (Env, error) {
 		return e, fmt.Errorf("hoist environment: %w", errors.Join(errs...))
 	}
 	return e, nil
+}
+
+// parseSize reads 10G, 512M, 64K or plain bytes.
+func parseSize(v string) (int64, error) {
+	mult := int64(1)
+	switch strings.ToUpper(v[len(v)-1:]) {
+	case "K":
+		mult = 1 << 10
+	case "M":
+		mult = 1 << 20
+	case "G":
+		mult = 1 << 30
+	}
+	if mult > 1 {
+		v = v[:len(v)-1]
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("not a size: %q", v)
+	}
+	return n * mult, nil
 }
 
 // validVulnDB accepts what Vuln.DB can name.

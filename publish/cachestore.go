@@ -24,6 +24,11 @@ const CacheArtifactType = "application/vnd.hoist.cache.v1"
 // ErrCacheMiss means the store holds nothing under a key.
 var ErrCacheMiss = errors.New("not in the cache")
 
+// ErrCacheCorrupt is the read error of a blob whose content does not
+// match its digest: damaged storage. The bytes read before it are the
+// damaged content, whole.
+var ErrCacheCorrupt = errors.New("cache blob does not match its digest")
+
 // CacheStore keeps build outputs in one registry repository: each output
 // as a blob named by its SHA-256, each key as a tag on a small artifact
 // manifest whose layers are the outputs stored under it. A lookup is one
@@ -116,7 +121,22 @@ func (s *CacheStore) Open(ctx context.Context, digest string) (io.ReadCloser, er
 	if err != nil {
 		return nil, fmt.Errorf("fetch %s from %s: %w", digest, s.repo.Name(), explain(err, s.repo))
 	}
-	return rc, nil
+	return verifiedBlob{rc, digest}, nil
+}
+
+// verifiedBlob names go-containerregistry's digest check failure, which it
+// reports at the end of the body and only in words, as ErrCacheCorrupt.
+type verifiedBlob struct {
+	io.ReadCloser
+	digest string
+}
+
+func (b verifiedBlob) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF && strings.Contains(err.Error(), "error verifying") {
+		err = fmt.Errorf("%w: %s (%v)", ErrCacheCorrupt, b.digest, err)
+	}
+	return n, err
 }
 
 // Store uploads the blobs the registry lacks and tags an entry manifest

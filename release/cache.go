@@ -14,7 +14,9 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
+	"github.com/hoistdev/hoist/gocache"
 	"github.com/hoistdev/hoist/publish"
 )
 
@@ -30,6 +32,7 @@ type buildCache struct {
 	strict bool
 	down   atomic.Bool
 	once   sync.Once
+	start  time.Time
 
 	// What the cache did, for the closing line.
 	hits, misses, stored, corrupt atomic.Int64
@@ -46,7 +49,7 @@ func (w *Workspace) openBuildCache(target string) (*buildCache, error) {
 	if err != nil {
 		return nil, fmt.Errorf("HOIST_CACHE=%s: %w", repo, err)
 	}
-	return &buildCache{w: w, target: target, store: store, strict: w.Cfg.Cache.Strict}, nil
+	return &buildCache{w: w, target: target, store: store, strict: w.Cfg.Cache.Strict, start: time.Now()}, nil
 }
 
 // close reports what the cache did and frees its connections.
@@ -54,9 +57,18 @@ func (c *buildCache) close() {
 	if c == nil {
 		return
 	}
-	if c.hits.Load()+c.misses.Load()+c.stored.Load() > 0 {
+	if c.hits.Load()+c.misses.Load()+c.stored.Load() > 0 || c.down.Load() {
 		c.w.Logf(c.target, "cache %s: %d restored (%s), %d not there, %d stored (%s), %d corrupt entries ignored",
 			c.store, c.hits.Load(), humanBytes(c.down1.Load()), c.misses.Load(), c.stored.Load(), humanBytes(c.up1.Load()), c.corrupt.Load())
+		s := gocache.Stats{Start: c.start, End: time.Now(), Remote: c.store.String(),
+			RemoteHits: c.hits.Load(), Misses: c.misses.Load(), Uploads: c.stored.Load(),
+			BytesDownloaded: c.down1.Load(), BytesUploaded: c.up1.Load(), Corrupt: c.corrupt.Load(), RemoteDisabled: c.down.Load()}
+		if s.RemoteDisabled {
+			s.RemoteErrors = 1
+		}
+		if err := c.w.writeRecordStats(c.target, s); err != nil {
+			c.w.Logf(c.target, "cache: %v (cache:stats will not show this run)", err)
+		}
 	}
 	c.store.Close()
 }
@@ -130,9 +142,7 @@ func (c *buildCache) fetch(ctx context.Context, b publish.CacheBlob, dst string,
 		err = cerr
 	}
 	if err != nil {
-		// go-containerregistry checks the digest as it reads, and says so
-		// only in words.
-		if strings.Contains(err.Error(), "error verifying") {
+		if errors.Is(err, publish.ErrCacheCorrupt) {
 			return "", 0, fmt.Errorf("%w (%s)", errCorrupt, b.Digest)
 		}
 		return "", 0, fmt.Errorf("fetch %s: %w", b.Digest, err)

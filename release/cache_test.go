@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
@@ -102,9 +103,33 @@ func TestBuildCacheAcrossRunners(t *testing.T) {
 			t.Errorf("%s: the restored binary is not executable: %v", plat, err)
 		}
 	}
+	// cache:stats reads what B's run did.
+	wb, _ := open(t, b.dir, env, nil)
+	if r, err := wb.LastCacheRun(); err != nil || r.RecordTargets != 1 || r.Records.RemoteHits != 2 || r.Records.Misses != 0 || r.Records.BytesDownloaded == 0 || r.Records.Remote == "" {
+		t.Errorf("LastCacheRun() after runner B = %+v, %v; want 2 records restored by one target", r, err)
+	}
 	// B again: nothing to do, locally.
 	if out, _ := build(b, nil); strings.Contains(out, "restored") || strings.Count(out, "up to date") != 2 {
 		t.Errorf("runner B's rerun does not skip locally:\n%s", out)
+	}
+
+	// Two cold runners at once on an empty cache both store the same
+	// entry; a third restores it.
+	pair := map[string]string{"HOIST_CACHE": host + "/team/cache-pair", "PLATFORMS": "linux/amd64"}
+	var wg sync.WaitGroup
+	outs, errs := make([]string, 2), make([]error, 2)
+	for i := range 2 {
+		r := runnerCopy(t, a)
+		wg.Go(func() { outs[i], errs[i] = build(r, pair) })
+	}
+	wg.Wait()
+	for i := range 2 {
+		if errs[i] != nil || !strings.Contains(outs[i], "built in") {
+			t.Errorf("concurrent runner %d = %v, want a build:\n%s", i, errs[i], outs[i])
+		}
+	}
+	if out, err := build(runnerCopy(t, a), pair); err != nil || strings.Count(out, "restored from cache (key bin-") != 1 {
+		t.Errorf("runner after the concurrent pair = %v, want its binary restored:\n%s", err, out)
 	}
 
 	// Damaged storage: C ignores the entries and builds.

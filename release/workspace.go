@@ -50,6 +50,9 @@ type Workspace struct {
 	lockDepth int
 
 	keys keyRing
+
+	cacheRunOnce sync.Once
+	cacheRun     string
 }
 
 // lockDist takes dist/'s lock for the work that follows, so that two runs

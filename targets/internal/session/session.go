@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -47,6 +48,11 @@ func Load() (*Session, error) {
 			sess.Targets = strings.Join(os.Args[1:], " ")
 			if w := mageWarning(parentExe()); w != "" {
 				sess.Logf("hoist", "%s", w)
+			}
+			// With a shared cache, every go command this run starts uses it.
+			var prog string
+			if prog, err = sess.GoCacheProg(context.Background()); err == nil && prog != "" {
+				err = os.Setenv("GOCACHEPROG", prog)
 			}
 		}
 	})
