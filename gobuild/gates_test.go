@@ -87,9 +87,13 @@ func TestTestGate(t *testing.T) {
 			t.Errorf("Test() output lacks %q:\n%s", want, out.String())
 		}
 	}
-	_, err = Test(t.Context(), dir, &out, TestOptions{Profile: profile, NoRace: true})
+	_, err = Test(t.Context(), dir, &out, TestOptions{Profile: profile, CoverageMin: 80, NoRace: true})
 	if err == nil || !strings.Contains(err.Error(), "below the 80.0% gate") {
-		t.Errorf("Test(default gate) = %v, want a gate failure", err)
+		t.Errorf("Test(gate 80) = %v, want a gate failure", err)
+	}
+	// COVERAGE_MIN=0 means a gate of 0%, not the default.
+	if _, err := Test(t.Context(), dir, &out, TestOptions{Profile: profile, CoverageMin: 0, NoRace: true}); err != nil {
+		t.Errorf("Test(gate 0) = %v, want a pass", err)
 	}
 	if _, err := Test(t.Context(), dir, &out, TestOptions{Profile: profile, CoverageMin: -1, NoRace: true}); err != nil {
 		t.Errorf("Test(gate off) = %v", err)

@@ -65,42 +65,29 @@ func (w *Workspace) GoCacheDir() string {
 }
 
 // GoCacheProg is the GOCACHEPROG value that makes the go commands of this
-// run (build, vet, test, list) use the shared cache of HOIST_CACHE through
-// hoist-cache, or "" when no cache is configured, the user set
-// GOCACHEPROG, or the tool is not in go.mod (then only hoist's own records
-// are shared, and it says so once).
+// run (build, vet, test, list) use the shared cache of HOIST_CACHE, or ""
+// when no cache is configured or the user set GOCACHEPROG. The program is
+// CacheProg when set (in a mage run, the magefile binary itself, so that
+// nothing has to be compiled first), else the hoist-cache tool from
+// go.mod; without either only hoist's own records are shared, as it says.
 func (w *Workspace) GoCacheProg(ctx context.Context) (string, error) {
 	repo := w.Cfg.Cache.Repository
 	if repo == "" || w.Env.GoCacheProg != "" {
-		return "", nil
-	}
-	dir := ""
-	for _, d := range []string{w.Cfg.Dir, filepath.Join(w.Cfg.Dir, "magefiles")} {
-		if project.ListsTool(d, CacheToolPackage) {
-			dir = d
-			break
-		}
-	}
-	if dir == "" {
-		w.Logf("cache", "HOIST_CACHE shares hoist's build records only: for go build and go test to share compiled packages too, add the tool (go get -tool %s, in magefiles/ when it has its own go.mod)", CacheToolPackage)
 		return "", nil
 	}
 	local := w.GoCacheDir()
 	if local == "" {
 		return "", fmt.Errorf("HOIST_CACHE needs a local cache directory: set HOME or XDG_CACHE_HOME, or Cache.Dir")
 	}
-	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, "go", "tool", "-n", "hoist-cache")
-	cmd.Dir, cmd.Stderr = dir, &stderr
-	start := time.Now()
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("find the hoist-cache tool (go tool -n hoist-cache in %s): %w: %s", w.Rel(dir), err, strings.TrimSpace(stderr.String()))
+	prog := w.CacheProg
+	if len(prog) == 0 {
+		var err error
+		if prog, err = w.cacheTool(ctx); prog == nil || err != nil {
+			return "", err
+		}
 	}
-	if d := time.Since(start); d > 2*time.Second {
-		w.Logf("cache", "compiled hoist-cache, the Go build cache program, in %s (once per hoist version)", d.Round(time.Second))
-	}
-	args := []string{strings.TrimSpace(string(out)), "-dir", local, "-remote", repo, "-stats-dir", w.CacheRunDir()}
+	w.pruneCacheRuns()
+	args := append(slices.Clone(prog), "-dir", local, "-remote", repo, "-stats-dir", w.CacheRunDir())
 	if w.Cfg.Cache.Strict {
 		args = append(args, "-strict")
 	}
@@ -110,6 +97,34 @@ func (w *Workspace) GoCacheProg(ctx context.Context) (string, error) {
 		}
 	}
 	return strings.Join(args, " "), nil
+}
+
+// cacheTool finds the hoist-cache tool listed in go.mod (the project's or
+// magefiles/), compiling it if needed; nil when neither lists it.
+func (w *Workspace) cacheTool(ctx context.Context) ([]string, error) {
+	dir := ""
+	for _, d := range []string{w.Cfg.Dir, filepath.Join(w.Cfg.Dir, "magefiles")} {
+		if project.ListsTool(d, CacheToolPackage) {
+			dir = d
+			break
+		}
+	}
+	if dir == "" {
+		w.Logf("cache", "HOIST_CACHE shares hoist's build records only: for go build and go test to share compiled packages too, add the tool (go get -tool %s, in magefiles/ when it has its own go.mod)", CacheToolPackage)
+		return nil, nil
+	}
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, "go", "tool", "-n", "hoist-cache")
+	cmd.Dir, cmd.Stderr = dir, &stderr
+	start := time.Now()
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("find the hoist-cache tool (go tool -n hoist-cache in %s): %w: %s", w.Rel(dir), err, strings.TrimSpace(stderr.String()))
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		w.Logf("cache", "compiled hoist-cache, the Go build cache program, in %s (once per hoist version)", d.Round(time.Second))
+	}
+	return []string{strings.TrimSpace(string(out))}, nil
 }
 
 // RunCacheStats is what one run did with the shared cache.

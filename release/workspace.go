@@ -40,6 +40,11 @@ type Workspace struct {
 	TTY bool
 	// Targets names what this process runs, for the dist/ lock's holder.
 	Targets string
+	// CacheProg is a command that serves the Go build cache protocol with
+	// hoist-cache's flags, such as the running magefile binary with the
+	// argument that makes it do so. Empty, GoCacheProg looks for the
+	// hoist-cache tool in go.mod.
+	CacheProg []string
 
 	prefixMu             sync.Mutex
 	prefixDone           bool

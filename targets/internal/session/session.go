@@ -5,15 +5,36 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 
 	"golang.org/x/term"
 
 	"github.com/hoistdev/hoist/config"
+	"github.com/hoistdev/hoist/internal/cachecmd"
 	"github.com/hoistdev/hoist/release"
 )
+
+// ServeGoCacheArg, as the first argument of a binary that links this
+// package (a magefile binary), makes it serve the Go build cache protocol
+// instead of running targets: the rest of the arguments are hoist-cache's.
+// hoist names the running binary this way in GOCACHEPROG, so that a shared
+// cache needs no tool compiled first.
+const ServeGoCacheArg = "--hoist-serve-gocache"
+
+// init runs before mage's main: a binary started as a cache program
+// serves the cache and exits without reaching it.
+func init() {
+	if len(os.Args) > 1 && os.Args[1] == ServeGoCacheArg {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := cachecmd.Run(ctx, os.Args[2:], os.Stdin, os.Stdout, os.Stderr, cachecmd.Remotes)
+		stop()
+		os.Exit(code)
+	}
+}
 
 var (
 	configureMu sync.Mutex
@@ -49,7 +70,11 @@ func Load() (*Session, error) {
 			if w := mageWarning(parentExe()); w != "" {
 				sess.Logf("hoist", "%s", w)
 			}
-			// With a shared cache, every go command this run starts uses it.
+			// With a shared cache, every go command this run starts uses it,
+			// served by this very binary (see init).
+			if exe, xerr := os.Executable(); xerr == nil {
+				sess.CacheProg = []string{exe, ServeGoCacheArg}
+			}
 			var prog string
 			if prog, err = sess.GoCacheProg(context.Background()); err == nil && prog != "" {
 				err = os.Setenv("GOCACHEPROG", prog)

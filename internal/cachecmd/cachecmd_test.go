@@ -1,4 +1,4 @@
-package main
+package cachecmd
 
 import (
 	"bufio"
@@ -28,29 +28,29 @@ const asProgEnv = "HOIST_CACHE_TEST_AS_GOCACHEPROG"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(asProgEnv) == "1" {
-		os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr, testRemotes))
+		os.Exit(Run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr, testRemotes))
 	}
 	os.Exit(m.Run())
 }
 
 // testRemotes are the binary's remotes plus two for tests, plugged in the
 // way the registry tier will be.
-var testRemotes = append(slices.Clone(remotes),
-	remoteFlag{
+var testRemotes = append(slices.Clone(Remotes),
+	RemoteFlag{
 		Name:  "test-dir-remote",
 		Usage: "share results through `directory`, standing for a registry",
 		Open: func(_ context.Context, dir string) (gocache.Remote, func(), error) {
 			return dirRemote(dir), nil, nil
 		},
 	},
-	remoteFlag{
+	RemoteFlag{
 		Name:  "test-broken-remote",
 		Usage: "a remote whose every call fails with `message`",
 		Open: func(_ context.Context, msg string) (gocache.Remote, func(), error) {
 			return brokenRemote(msg), nil, nil
 		},
 	},
-	remoteFlag{
+	RemoteFlag{
 		Name:  "test-unopenable-remote",
 		Usage: "a remote that cannot be opened",
 		Open: func(_ context.Context, msg string) (gocache.Remote, func(), error) {
@@ -168,12 +168,12 @@ func TestUsage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			code := run(t.Context(), tt.args, strings.NewReader(""), &stdout, &stderr, testRemotes)
+			code := Run(t.Context(), tt.args, strings.NewReader(""), &stdout, &stderr, testRemotes)
 			if code != tt.code || !strings.Contains(stderr.String(), tt.want) {
-				t.Errorf("run(%q) = %d, stderr %q; want %d and %q", tt.args, code, stderr.String(), tt.code, tt.want)
+				t.Errorf("Run(%q) = %d, stderr %q; want %d and %q", tt.args, code, stderr.String(), tt.code, tt.want)
 			}
 			if stdout.Len() != 0 && tt.code != 0 {
-				t.Errorf("run(%q) wrote %q on stdout, which belongs to the protocol", tt.args, stdout.String())
+				t.Errorf("Run(%q) wrote %q on stdout, which belongs to the protocol", tt.args, stdout.String())
 			}
 		})
 	}
@@ -237,9 +237,9 @@ func TestServesAndWritesStats(t *testing.T) {
 		map[string]any{"ID": 3, "Command": "close"},
 	)
 	var stdout, stderr bytes.Buffer
-	code := run(t.Context(), []string{"-dir", dir, "-stats", statsPath, "-test-dir-remote", remote}, strings.NewReader(in), &stdout, &stderr, testRemotes)
+	code := Run(t.Context(), []string{"-dir", dir, "-stats", statsPath, "-test-dir-remote", remote}, strings.NewReader(in), &stdout, &stderr, testRemotes)
 	if code != 0 {
-		t.Fatalf("run() = %d, stderr %q; want 0", code, stderr.String())
+		t.Fatalf("Run() = %d, stderr %q; want 0", code, stderr.String())
 	}
 	got := replies(t, stdout.String())
 	if !got[1].Miss || got[2].DiskPath == "" || got[3].Err != "" || len(got) != 4 {
@@ -267,8 +267,8 @@ func TestStatsDir(t *testing.T) {
 	for i := range 2 {
 		in := script(t, map[string]any{"ID": 1, "Command": "get", "ActionID": sum(fmt.Sprint(i))}, map[string]any{"ID": 2, "Command": "close"})
 		var stdout, stderr bytes.Buffer
-		if code := run(t.Context(), []string{"-dir", dir, "-stats-dir", statsDir}, strings.NewReader(in), &stdout, &stderr, testRemotes); code != 0 {
-			t.Fatalf("run() = %d, stderr %q; want 0", code, stderr.String())
+		if code := Run(t.Context(), []string{"-dir", dir, "-stats-dir", statsDir}, strings.NewReader(in), &stdout, &stderr, testRemotes); code != 0 {
+			t.Fatalf("Run() = %d, stderr %q; want 0", code, stderr.String())
 		}
 	}
 	files, err := filepath.Glob(filepath.Join(statsDir, "go-*.json"))
@@ -295,10 +295,10 @@ func TestStrictRemoteFailureExitStatus(t *testing.T) {
 				args = append(args, "-strict")
 			}
 			var stdout, stderr bytes.Buffer
-			code := run(t.Context(), args, strings.NewReader(in), &stdout, &stderr, testRemotes)
+			code := Run(t.Context(), args, strings.NewReader(in), &stdout, &stderr, testRemotes)
 			want := map[bool]int{false: 0, true: 1}[strict]
 			if code != want || !strings.Contains(stderr.String(), "registry down") {
-				t.Errorf("run(%q) = %d, stderr %q; want %d and the remote's error", args, code, stderr.String(), want)
+				t.Errorf("Run(%q) = %d, stderr %q; want %d and the remote's error", args, code, stderr.String(), want)
 			}
 			if got := replies(t, stdout.String()); (got[2].Err != "") != strict {
 				t.Errorf("close response = %+v, want an error only in strict mode", got[2])

@@ -1,4 +1,4 @@
-package main
+package cachecmd
 
 import (
 	"bytes"
@@ -343,7 +343,7 @@ func TestGoBuild(t *testing.T) {
 
 	t.Run("the built command serves a warm local tier", func(t *testing.T) {
 		bin := filepath.Join(t.TempDir(), "hoist-cache")
-		cmd := exec.CommandContext(t.Context(), goTool(t), "build", "-o", bin, ".")
+		cmd := exec.CommandContext(t.Context(), goTool(t), "build", "-o", bin, "github.com/hoistdev/hoist/cmd/hoist-cache")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("go build hoist-cache: %v\n%s", err, out)
 		}

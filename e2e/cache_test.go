@@ -1,0 +1,230 @@
+package e2e
+
+import (
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/hoistdev/hoist/registry"
+)
+
+// cacheService is a small HTTP service: a main package and a library
+// package with a test, whose cold build compiles a good part of the
+// standard library.
+var cacheService = map[string]string{
+	"go.mod":     "module example.com/acme/svc\n\ngo 1.26\n",
+	"VERSION":    "0.1.0\n",
+	".gitignore": "/dist/\n",
+	"cmd/svc/main.go": `package main
+
+import (
+	"log/slog"
+	"net/http"
+	"os"
+
+	"example.com/acme/svc/internal/api"
+)
+
+var version, commit, date string
+
+func main() {
+	slog.Info("starting", "version", version, "commit", commit, "date", date)
+	if err := http.ListenAndServe(":8080", api.Handler(version)); err != nil {
+		slog.Error("serve", "err", err)
+		os.Exit(1)
+	}
+}
+`,
+	"internal/api/api.go": `package api
+
+import (
+	"encoding/json"
+	"net/http"
+)
+
+// Handler answers /version with the version as JSON.
+func Handler(version string) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /version", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]string{"version": version})
+	})
+	return mux
+}
+`,
+	"internal/api/api_test.go": `package api
+
+import (
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func TestVersion(t *testing.T) {
+	rec := httptest.NewRecorder()
+	Handler("1.2.3").ServeHTTP(rec, httptest.NewRequest("GET", "/version", nil))
+	if !strings.Contains(rec.Body.String(), "1.2.3") {
+		t.Fatalf("body = %q", rec.Body.String())
+	}
+}
+`,
+	"magefiles/magefile.go": zeroConfig,
+}
+
+var (
+	registryExeOnce sync.Once
+	registryExe     string
+	registryExeErr  error
+)
+
+// registryCommand builds hoist-registry once, so that runners with an
+// empty Go build cache start the embedded registry without compiling it
+// (a CI image would carry it the same way).
+func registryCommand(t testing.TB) string {
+	t.Helper()
+	registryExeOnce.Do(func() {
+		registryExe = filepath.Join(work, "bin", "hoist-registry")
+		cmd := exec.Command("go", "build", "-o", registryExe, "./cmd/hoist-registry")
+		cmd.Dir = hoistRoot
+		if out, err := cmd.CombinedOutput(); err != nil {
+			registryExeErr = err
+			t.Logf("%s", out)
+		}
+	})
+	if registryExeErr != nil {
+		t.Fatalf("build cmd/hoist-registry: %v", registryExeErr)
+	}
+	return registryExe
+}
+
+// cacheRegistry serves a shared cache: the real embedded registry
+// (distribution, filesystem storage) on a loopback port.
+func cacheRegistry(t testing.TB) string {
+	t.Helper()
+	proc, err := registry.Start(t.Context(), registry.WithDataDir(t.TempDir()), registry.WithAddr("127.0.0.1:0"), registry.WithCommand(registryCommand(t)))
+	if err != nil {
+		t.Fatalf("start the cache registry: %v", err)
+	}
+	t.Cleanup(func() { _ = proc.Stop(t.Context()) })
+	return proc.Host()
+}
+
+// runnerClone is a fresh CI runner's checkout of c: a clone with no dist/,
+// and an environment with an empty Go build cache, an empty hoist cache
+// directory (where the shared cache's local tier lives), its own embedded
+// registry storage, and the compiled magefiles and tools that a CI image
+// or a tools cache provides. extra is added last.
+func runnerClone(t testing.TB, c *consumer, extra ...string) *consumer {
+	t.Helper()
+	r := &consumer{t: t, dir: filepath.Join(t.TempDir(), "repo"), data: t.TempDir()}
+	if out, err := exec.Command("git", "clone", "-q", c.dir, r.dir).CombinedOutput(); err != nil {
+		t.Fatalf("git clone: %v\n%s", err, out)
+	}
+	r.env = append(append([]string(nil), c.env...),
+		"GOCACHE="+t.TempDir(), "XDG_CACHE_HOME="+t.TempDir(), "HOIST_REGISTRY_DATA="+r.data,
+		"HOIST_REGISTRY_COMMAND="+registryCommand(t))
+	r.env = append(r.env, extra...)
+	return r
+}
+
+var statsLine = regexp.MustCompile(`go build cache \((\d+) go commands\): (\d+) hits \((\d+) local, (\d+) remote\), (\d+) misses`)
+
+// goCacheStats reads cache:stats' go build cache line: go commands, local
+// hits, remote hits, misses.
+func goCacheStats(t testing.TB, out string) (cmds, local, remote, misses int) {
+	t.Helper()
+	m := statsLine.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("cache:stats printed no go build cache line:\n%s", out)
+	}
+	n := func(s string) int { v, _ := strconv.Atoi(s); return v }
+	return n(m[1]), n(m[3]), n(m[4]), n(m[5])
+}
+
+// TestSharedCacheAcrossRunners drives the shared cache through the real
+// CLI: runner A, a clone with empty caches, vets and snapshots a
+// service with HOIST_CACHE on a real registry; runner B, another such
+// clone, gets the same snapshot restored (binaries, packages, image) and
+// its go commands' results from the registry, and cache:stats says so;
+// a runner whose cache is unreachable builds locally with one warning.
+func TestSharedCacheAcrossRunners(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cold builds")
+	}
+	host := cacheRegistry(t)
+	a := newConsumer(t, cacheService)
+	// The compiled magefiles, from the suite's warm Go build cache.
+	a.mustHoist(".", nil, "-l")
+	shared := []string{"HOIST_CACHE=" + host + "/team/gocache", "PLATFORMS=linux/amd64"}
+
+	ra := runnerClone(t, a, shared...)
+	out := ra.mustHoist(".", nil, "go:vet", "release:snapshot")
+	if strings.Contains(out, "restored from cache") || !strings.Contains(out, "stored") {
+		t.Fatalf("runner A restored something from an empty cache, or stored nothing:\n%s", out)
+	}
+	stats := ra.mustHoist(".", nil, "cache:stats")
+	if cmds, _, remote, misses := goCacheStats(t, stats); cmds == 0 || remote != 0 || misses == 0 {
+		t.Errorf("runner A's cache:stats = %d go commands, %d remote hits, %d misses; want misses and no remote hits:\n%s", cmds, remote, misses, stats)
+	}
+
+	rb := runnerClone(t, a, shared...)
+	out = rb.mustHoist(".", nil, "go:vet", "release:snapshot")
+	for _, key := range []string{"key bin-", "key pkg-", "key img-"} {
+		if !strings.Contains(out, "restored from cache ("+key) {
+			t.Errorf("runner B did not restore %s… from the cache:\n%s", key, out)
+		}
+	}
+	stats = rb.mustHoist(".", nil, "cache:stats")
+	cmds, local, remote, misses := goCacheStats(t, stats)
+	// Local hits are what one go command fetched and a later one reused.
+	if cmds == 0 || remote == 0 || misses >= remote {
+		t.Errorf("runner B's cache:stats = %d go commands, %d local and %d remote hits, %d misses; want mostly remote hits:\n%s", cmds, local, remote, misses, stats)
+	}
+	if !strings.Contains(stats, "hoist records") || !regexp.MustCompile(`hoist records [^\n]*: [1-9]\d* restored`).MatchString(stats) {
+		t.Errorf("runner B's cache:stats shows no hoist records restored:\n%s", stats)
+	}
+	for _, f := range []string{"dist/checksums.txt", "dist/image/index.json"} {
+		x, _ := os.ReadFile(ra.path(f))
+		y, _ := os.ReadFile(rb.path(f))
+		if len(x) == 0 || string(x) != string(y) {
+			t.Errorf("%s differs between runner A and runner B (restored)", f)
+		}
+	}
+
+	// The cache down: one warning, a local build, the same snapshot.
+	rc := runnerClone(t, a, "HOIST_CACHE="+closedAddr(t)+"/team/gocache", "PLATFORMS=linux/amd64")
+	out = rc.mustHoist(".", nil, "release:snapshot")
+	if strings.Contains(out, "restored from cache") || !strings.Contains(out, "cannot be used") {
+		t.Errorf("runner C with the cache down: want a warning and a local build:\n%s", out)
+	}
+	if x, y := readFile(t, ra.path("dist/checksums.txt")), readFile(t, rc.path("dist/checksums.txt")); x != y {
+		t.Errorf("runner C's local build differs from runner A's:\n%s\n%s", x, y)
+	}
+}
+
+func readFile(t testing.TB, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+// closedAddr is a loopback address where nothing listens.
+func closedAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
