@@ -150,6 +150,11 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("Cache.Repository (HOIST_CACHE) = %q: name a repository on the registry, such as %s/team/gocache", r, r))
 		}
 	}
+	switch c.Cache.Push {
+	case "", CachePushCI, CachePushAlways, CachePushNever:
+	default:
+		errs = append(errs, fmt.Errorf("Cache.Push = %q: set config.CachePushCI (store from CI only, the default), CachePushAlways or CachePushNever", c.Cache.Push))
+	}
 	if c.Sign.Off && c.Sign.Snapshots {
 		errs = append(errs, errors.New("Sign.Off and Sign.Snapshots are both set (HOIST_SIGN is off and on): keep one"))
 	}

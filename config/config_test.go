@@ -81,6 +81,9 @@ func TestReadEnvErrors(t *testing.T) {
 		{name: "docker platform", key: "DOCKER_PLATFORM", val: "linux", want: "DOCKER_PLATFORM"},
 		{name: "registry addr without port", key: "HOIST_REGISTRY_ADDR", val: "nonsense", want: "HOIST_REGISTRY_ADDR"},
 		{name: "registry addr off this machine", key: "HOIST_REGISTRY_ADDR", val: "10.0.0.5:5000", want: "loopback"},
+		{name: "cache push", key: "HOIST_CACHE_PUSH", val: "maybe", want: "HOIST_CACHE_PUSH"},
+		{name: "cache age", key: "HOIST_CACHE_MAX_AGE", val: "30 days", want: "HOIST_CACHE_MAX_AGE"},
+		{name: "cache size", key: "HOIST_CACHE_MAX_SIZE", val: "lots", want: "HOIST_CACHE_MAX_SIZE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -91,6 +94,36 @@ func TestReadEnvErrors(t *testing.T) {
 	}
 	if _, err := ReadEnv(env(map[string]string{"SOURCE_DATE_EPOCH": "253402300799"})); err != nil {
 		t.Errorf("ReadEnv(SOURCE_DATE_EPOCH at the last second of 9999) = %v", err)
+	}
+}
+
+// TestCachePush: CI runners store, other machines read, unless told.
+func TestCachePush(t *testing.T) {
+	tests := []struct {
+		push string
+		ci   bool
+		want bool
+	}{
+		{"", true, true}, {"", false, false}, {"1", false, true}, {"0", true, false}, {"ci", true, true},
+	}
+	for _, tt := range tests {
+		e, err := ReadEnv(env(map[string]string{"HOIST_CACHE_PUSH": tt.push}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := Defaults()
+		c.ApplyEnv(e)
+		if got := c.Cache.Pushes(tt.ci); got != tt.want {
+			t.Errorf("HOIST_CACHE_PUSH=%q, CI %v: Pushes() = %v, want %v", tt.push, tt.ci, got, tt.want)
+		}
+	}
+	c := Defaults()
+	c.Cache.Push = "sometimes"
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "Cache.Push") {
+		t.Errorf("Validate(Cache.Push = sometimes) = %v, want an error naming Cache.Push", err)
+	}
+	if e, err := ReadEnv(env(map[string]string{"HOIST_CACHE_MAX_AGE": "48h", "HOIST_CACHE_MAX_SIZE": "2G"})); err != nil || e.CacheMaxAge != 48*time.Hour || e.CacheMaxSize != 2<<30 {
+		t.Errorf("ReadEnv(48h, 2G) = %v, %v, %v", e.CacheMaxAge, e.CacheMaxSize, err)
 	}
 }
 

@@ -98,6 +98,8 @@ type Env struct {
 	// (bytes, or with a K, M or G suffix).
 	CacheMaxAge  time.Duration
 	CacheMaxSize int64
+	// CachePush overrides Cache.Push: HOIST_CACHE_PUSH=1 (always), 0 (never).
+	CachePush string
 	// CacheStrict fails a build the cache cannot serve. HOIST_CACHE_STRICT=1.
 	CacheStrict bool
 	// Vuln is HOIST_VULN: "off" skips the vulnerability gate.
@@ -250,6 +252,17 @@ func ReadEnv(getenv func(string) string) (Env, error) {
 		e.CacheMaxSize = n
 	}
 	e.CacheStrict = getenv("HOIST_CACHE_STRICT") == "1"
+	switch v := strings.TrimSpace(getenv("HOIST_CACHE_PUSH")); strings.ToLower(v) {
+	case "":
+	case "1", "true", "always":
+		e.CachePush = CachePushAlways
+	case "0", "false", "never":
+		e.CachePush = CachePushNever
+	case "ci":
+		e.CachePush = CachePushCI
+	default:
+		errs = append(errs, fmt.Errorf("HOIST_CACHE_PUSH=%q: set 1 (store results in the cache from this machine), 0 (only read), or leave it unset (store from CI only)", v))
+	}
 	if v := strings.TrimSpace(getenv("HOIST_SIZE_BUDGET")); v != "" {
 		if strings.EqualFold(v, "off") {
 			e.SizeOff = true
@@ -402,6 +415,9 @@ func (c *Config) ApplyEnv(e Env) {
 	}
 	if e.CacheStrict {
 		c.Cache.Strict = true
+	}
+	if e.CachePush != "" {
+		c.Cache.Push = e.CachePush
 	}
 	if e.SizeBudget != nil {
 		c.Size.Budget = *e.SizeBudget

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hoistdev/hoist/registry"
 )
@@ -161,7 +163,8 @@ func TestSharedCacheAcrossRunners(t *testing.T) {
 	a := newConsumer(t, cacheService)
 	// The compiled magefiles, from the suite's warm Go build cache.
 	a.mustHoist(".", nil, "-l")
-	shared := []string{"HOIST_CACHE=" + host + "/team/gocache", "PLATFORMS=linux/amd64"}
+	// CI runners store in the cache; elsewhere hoist only reads it.
+	shared := []string{"HOIST_CACHE=" + host + "/team/gocache", "PLATFORMS=linux/amd64", "CI=true"}
 
 	ra := runnerClone(t, a, shared...)
 	out := ra.mustHoist(".", nil, "go:vet", "release:snapshot")
@@ -175,6 +178,7 @@ func TestSharedCacheAcrossRunners(t *testing.T) {
 
 	rb := runnerClone(t, a, shared...)
 	out = rb.mustHoist(".", nil, "go:vet", "release:snapshot")
+	t.Logf("runner B:\n%s", out)
 	for _, key := range []string{"key bin-", "key pkg-", "key img-"} {
 		if !strings.Contains(out, "restored from cache ("+key) {
 			t.Errorf("runner B did not restore %s… from the cache:\n%s", key, out)
@@ -227,4 +231,151 @@ func closedAddr(t testing.TB) string {
 	addr := l.Addr().String()
 	l.Close()
 	return addr
+}
+
+// goreleaserConfig is the GoReleaser side of BenchmarkTwoRunners: the same
+// four binaries, flags, archives and checksums as hoist's snapshot.
+const goreleaserConfig = `version: 2
+project_name: svc
+dist: dist-goreleaser
+builds:
+  - id: svc
+    main: ./cmd/svc
+    binary: svc
+    env: [CGO_ENABLED=0]
+    flags: [-trimpath]
+    mod_timestamp: "{{ .CommitTimestamp }}"
+    ldflags:
+      - -s -w -X main.version={{.Version}} -X main.commit={{.Commit}} -X main.date={{.CommitDate}}
+    targets: [linux_amd64, linux_arm64, darwin_arm64, windows_amd64]
+archives:
+  - formats: [tar.gz]
+    format_overrides:
+      - goos: windows
+        formats: [zip]
+checksum:
+  name_template: checksums.txt
+changelog:
+  disable: true
+release:
+  disable: true
+`
+
+// goreleaser is the GoReleaser binary for comparisons: HOIST_GORELEASER,
+// else goreleaser on PATH, else "".
+func goreleaser() string {
+	if p := os.Getenv("HOIST_GORELEASER"); p != "" {
+		return p
+	}
+	p, _ := exec.LookPath("goreleaser")
+	return p
+}
+
+// BenchmarkTwoRunners is the shared cache's benchmark. Two fresh runners,
+// each a clone of a small service with an empty Go build cache, an empty
+// hoist cache directory and no dist/, share one cache registry on
+// loopback (the real embedded registry): runner A runs a cold
+// release:snapshot (default four platforms) and fills the cache; runner B
+// runs the same and restores it. Then B's warm no-op snapshot, and
+// GoReleaser's cold snapshot of the same service (when HOIST_GORELEASER or
+// PATH has goreleaser) for comparison. Last, the cache's overhead on a
+// warm local build: go:build after an edit, with HOIST_CACHE and without,
+// in alternating pairs, on a developer's machine (the cache only read)
+// and on a CI runner (results stored). The runners start with the magefiles and
+// hoist-registry compiled, as a CI image or tools cache provides them.
+//
+//	BENCH=TwoRunners go tool mage bench
+func BenchmarkTwoRunners(b *testing.B) {
+	host := cacheRegistry(b)
+	c := newConsumer(b, cacheService)
+	c.mustHoist(".", nil, "-l")
+	gr := goreleaser()
+	if gr != "" {
+		writeTree(b, c.dir, map[string]string{".goreleaser.yaml": goreleaserConfig, ".gitignore": "/dist/\n/dist-goreleaser/\n"})
+		c.run(".", "git", "add", "-A")
+		c.run(".", "git", "commit", "-qm", "chore: goreleaser config")
+	} else {
+		b.Log("no goreleaser (set HOIST_GORELEASER or put it on PATH): its figure is left out")
+	}
+	timed := func(fn func()) time.Duration {
+		start := time.Now()
+		fn()
+		return time.Since(start)
+	}
+	const pairs = 5
+	var runA, runB, warm, grCold time.Duration
+	var withCache, without [2]time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		shared := "HOIST_CACHE=" + host + fmt.Sprintf("/bench/run%d", i)
+		ra, rb := runnerClone(b, c, shared, "CI=true"), runnerClone(b, c, shared, "CI=true")
+		b.StartTimer()
+		runA += timed(func() {
+			if out := ra.mustHoist(".", nil, "release:snapshot"); strings.Contains(out, "restored from cache") {
+				b.Fatalf("runner A restored from an empty cache:\n%s", out)
+			}
+		})
+		runB += timed(func() {
+			if out := rb.mustHoist(".", nil, "release:snapshot"); strings.Count(out, "restored from cache (key bin-") != len(defaultMatrix) {
+				b.Fatalf("runner B did not restore every binary:\n%s", out)
+			}
+		})
+		warm += timed(func() {
+			if out := rb.mustHoist(".", nil, "release:snapshot"); !strings.Contains(out, "nothing to push") || strings.Contains(out, "built in") {
+				b.Fatalf("the warm snapshot was not a no-op:\n%s", out)
+			}
+		})
+		if gr != "" {
+			rg := runnerClone(b, c)
+			grCold += timed(func() {
+				cmd := exec.CommandContext(b.Context(), gr, "release", "--snapshot", "--clean")
+				cmd.Dir, cmd.Env = rg.dir, rg.env
+				if out, err := cmd.CombinedOutput(); err != nil {
+					b.Fatalf("goreleaser: %v\n%s", err, out)
+				}
+			})
+		}
+
+		// The overhead on a warm local build: an edit, then go:build, with
+		// the cache and without, alternating, each side warmed first. On
+		// a developer's machine hoist only reads the cache (a lookup per
+		// binary); on a CI runner it stores, and the go commands go
+		// through the cache program.
+		b.StopTimer()
+		edits := 0
+		edit := func() {
+			edits++
+			writeTree(b, rb.dir, map[string]string{"internal/api/edit.go": fmt.Sprintf("package api\n\nconst edit = %d\n", edits)})
+		}
+		for m, where := range []string{"CI=", "CI=true"} {
+			with, plain := []string{where}, []string{where, "HOIST_CACHE="}
+			edit()
+			rb.mustHoist(".", plain, "go:build")
+			edit()
+			rb.mustHoist(".", with, "go:build")
+			b.StartTimer()
+			for p := 0; p < pairs; p++ {
+				edit()
+				withCache[m] += timed(func() { rb.mustHoist(".", with, "go:build") })
+				edit()
+				without[m] += timed(func() { rb.mustHoist(".", plain, "go:build") })
+			}
+			b.StopTimer()
+		}
+		b.StartTimer()
+	}
+	b.StopTimer()
+	n := float64(b.N)
+	sec := func(d time.Duration) float64 { return d.Seconds() / n }
+	b.ReportMetric(sec(runA), "A-cold-s")
+	b.ReportMetric(sec(runB), "B-from-cache-s")
+	b.ReportMetric(sec(warm), "warm-noop-s")
+	b.ReportMetric(float64(runA)/float64(runB), "A/B")
+	b.ReportMetric(float64(runB)/float64(warm), "B/warm")
+	if gr != "" {
+		b.ReportMetric(sec(grCold), "goreleaser-cold-s")
+	}
+	b.ReportMetric(100*(float64(withCache[0])/float64(without[0])-1), "dev-build-overhead-%")
+	b.ReportMetric(100*(float64(withCache[1])/float64(without[1])-1), "ci-build-overhead-%")
 }

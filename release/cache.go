@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/hoistdev/hoist/gocache"
 	"github.com/hoistdev/hoist/publish"
 )
@@ -30,7 +32,9 @@ type buildCache struct {
 	target string
 	store  *publish.CacheStore
 	strict bool
-	down   atomic.Bool
+	// push is false where this machine only reads (Cache.Push).
+	push bool
+	down atomic.Bool
 	once   sync.Once
 	start  time.Time
 
@@ -49,7 +53,7 @@ func (w *Workspace) openBuildCache(target string) (*buildCache, error) {
 	if err != nil {
 		return nil, fmt.Errorf("HOIST_CACHE=%s: %w", repo, err)
 	}
-	return &buildCache{w: w, target: target, store: store, strict: w.Cfg.Cache.Strict, start: time.Now()}, nil
+	return &buildCache{w: w, target: target, store: store, strict: w.Cfg.Cache.Strict, push: w.Cfg.Cache.Pushes(w.Env.CI), start: time.Now()}, nil
 }
 
 // close reports what the cache did and frees its connections.
@@ -58,8 +62,12 @@ func (c *buildCache) close() {
 		return
 	}
 	if c.hits.Load()+c.misses.Load()+c.stored.Load() > 0 || c.down.Load() {
-		c.w.Logf(c.target, "cache %s: %d restored (%s), %d not there, %d stored (%s), %d corrupt entries ignored",
-			c.store, c.hits.Load(), humanBytes(c.down1.Load()), c.misses.Load(), c.stored.Load(), humanBytes(c.up1.Load()), c.corrupt.Load())
+		readOnly := ""
+		if !c.push {
+			readOnly = " (read only here: CI is not set; HOIST_CACHE_PUSH=1 stores from this machine)"
+		}
+		c.w.Logf(c.target, "cache %s: %d restored (%s), %d not there, %d stored (%s), %d corrupt entries ignored%s",
+			c.store, c.hits.Load(), humanBytes(c.down1.Load()), c.misses.Load(), c.stored.Load(), humanBytes(c.up1.Load()), c.corrupt.Load(), readOnly)
 		s := gocache.Stats{Start: c.start, End: time.Now(), Remote: c.store.String(),
 			RemoteHits: c.hits.Load(), Misses: c.misses.Load(), Uploads: c.stored.Load(),
 			BytesDownloaded: c.down1.Load(), BytesUploaded: c.up1.Load(), Corrupt: c.corrupt.Load(), RemoteDisabled: c.down.Load()}
@@ -162,7 +170,7 @@ func (c *buildCache) fetch(ctx context.Context, b publish.CacheBlob, dst string,
 
 // Save implements gobuild.Remote.
 func (c *buildCache) Save(ctx context.Context, key, src, sum string, size int64) error {
-	if c.down.Load() {
+	if c.down.Load() || !c.push {
 		return nil
 	}
 	err := c.store.Store(ctx, key, []publish.CacheBlob{{Digest: "sha256:" + sum, Size: size, Path: src}},
@@ -182,7 +190,7 @@ const cacheFilesKey = "dev.hoist.cache.files"
 // saveFiles stores the files rels (slash paths under root) under key, with
 // more annotations.
 func (c *buildCache) saveFiles(ctx context.Context, key, root string, rels []string, ann map[string]string) error {
-	if c == nil || c.down.Load() {
+	if c == nil || c.down.Load() || !c.push {
 		return nil
 	}
 	blobs := make([]publish.CacheBlob, len(rels))
@@ -229,27 +237,36 @@ func (c *buildCache) restoreFiles(ctx context.Context, key, root string) (rels [
 		c.w.Logf(c.target, "ignoring cache entry %s: its file list does not match its blobs; building", shortKey(key))
 		return nil, nil, false, nil
 	}
-	var total int64
-	for i, rel := range rels {
+	for _, rel := range rels {
 		clean := filepath.Clean(filepath.FromSlash(rel))
 		if filepath.IsAbs(clean) || strings.HasPrefix(clean, "..") {
 			c.corrupt.Add(1)
 			c.w.Logf(c.target, "ignoring cache entry %s: it names %s, outside the directory; building", shortKey(key), rel)
 			return nil, nil, false, nil
 		}
-		_, size, err := c.fetch(ctx, blobs[i], filepath.Join(root, clean), 0o644)
-		switch {
-		case errors.Is(err, errCorrupt):
-			c.corrupt.Add(1)
-			c.w.Logf(c.target, "ignoring cache entry %s: %v; building", shortKey(key), err)
-			return nil, nil, false, nil
-		case err != nil:
-			return nil, nil, false, c.failed(err)
-		}
-		total += size
+	}
+	// A few downloads at once: an entry is many small files and a few
+	// large ones, and each costs a round trip before its first byte.
+	var total atomic.Int64
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(4)
+	for i, rel := range rels {
+		g.Go(func() error {
+			_, size, err := c.fetch(gctx, blobs[i], filepath.Join(root, filepath.Clean(filepath.FromSlash(rel))), 0o644)
+			total.Add(size)
+			return err
+		})
+	}
+	switch err := g.Wait(); {
+	case errors.Is(err, errCorrupt):
+		c.corrupt.Add(1)
+		c.w.Logf(c.target, "ignoring cache entry %s: %v; building", shortKey(key), err)
+		return nil, nil, false, nil
+	case err != nil:
+		return nil, nil, false, c.failed(err)
 	}
 	c.hits.Add(1)
-	c.down1.Add(total)
+	c.down1.Add(total.Load())
 	return rels, ann, true, nil
 }
 

@@ -67,7 +67,7 @@ func TestBuildCacheAcrossRunners(t *testing.T) {
 	corrupt := false
 	host := corruptingProxy(t, &corrupt)
 	a := svcRepo(t)
-	env := map[string]string{"PLATFORMS": "linux/amd64,linux/arm64", "HOIST_CACHE": host + "/team/cache"}
+	env := map[string]string{"PLATFORMS": "linux/amd64,linux/arm64", "HOIST_CACHE": host + "/team/cache", "CI": "true"}
 	build := func(r *testRepo, extra map[string]string) (string, error) {
 		all := map[string]string{}
 		for k, v := range env {
@@ -132,6 +132,16 @@ func TestBuildCacheAcrossRunners(t *testing.T) {
 		t.Errorf("runner after the concurrent pair = %v, want its binary restored:\n%s", err, out)
 	}
 
+	// Off CI, a machine only reads: it stores nothing, and the next
+	// runner finds nothing.
+	readOnly := map[string]string{"HOIST_CACHE": host + "/team/cache-ro", "CI": ""}
+	if out, err := build(runnerCopy(t, a), readOnly); err != nil || !strings.Contains(out, "0 stored") || !strings.Contains(out, "read only here") {
+		t.Errorf("runner off CI = %v, want a build that stores nothing and says why:\n%s", err, out)
+	}
+	if out, err := build(runnerCopy(t, a), readOnly); err != nil || strings.Contains(out, "restored from cache") {
+		t.Errorf("runner after a read-only one = %v, want nothing in the cache:\n%s", err, out)
+	}
+
 	// Damaged storage: C ignores the entries and builds.
 	corrupt = true
 	c := runnerCopy(t, a)
@@ -164,7 +174,7 @@ func TestSnapshotFromCache(t *testing.T) {
 	host := corruptingProxy(t, &corrupt)
 	a := svcRepo(t)
 	snap := func(r *testRepo) (string, *Manifest) {
-		rl := &releaser{t: t, r: r, env: map[string]string{"PLATFORMS": "linux/amd64,linux/arm64", "HOIST_CACHE": host + "/team/cache"}}
+		rl := &releaser{t: t, r: r, env: map[string]string{"PLATFORMS": "linux/amd64,linux/arm64", "HOIST_CACHE": host + "/team/cache", "HOIST_CACHE_PUSH": "1"}}
 		rl.embedded(t.TempDir())
 		out, err := rl.run(ModeSnapshot, nil, okGates)
 		if err != nil {

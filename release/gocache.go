@@ -66,13 +66,16 @@ func (w *Workspace) GoCacheDir() string {
 
 // GoCacheProg is the GOCACHEPROG value that makes the go commands of this
 // run (build, vet, test, list) use the shared cache of HOIST_CACHE, or ""
-// when no cache is configured or the user set GOCACHEPROG. The program is
+// when no cache is configured, the user set GOCACHEPROG, or this machine
+// only reads the cache (Cache.Push): there the go commands keep the local
+// GOCACHE, which a cache program in front of it would only slow down, and
+// hoist's records still come from the cache. The program is
 // CacheProg when set (in a mage run, the magefile binary itself, so that
 // nothing has to be compiled first), else the hoist-cache tool from
 // go.mod; without either only hoist's own records are shared, as it says.
 func (w *Workspace) GoCacheProg(ctx context.Context) (string, error) {
 	repo := w.Cfg.Cache.Repository
-	if repo == "" || w.Env.GoCacheProg != "" {
+	if repo == "" || w.Env.GoCacheProg != "" || !w.Cfg.Cache.Pushes(w.Env.CI) {
 		return "", nil
 	}
 	local := w.GoCacheDir()
