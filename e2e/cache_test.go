@@ -179,11 +179,6 @@ func TestSharedCacheAcrossRunners(t *testing.T) {
 	rb := runnerClone(t, a, shared...)
 	out = rb.mustHoist(".", nil, "go:vet", "release:snapshot")
 	t.Logf("runner B:\n%s", out)
-	for _, key := range []string{"key bin-", "key pkg-", "key img-"} {
-		if !strings.Contains(out, "restored from cache ("+key) {
-			t.Errorf("runner B did not restore %s… from the cache:\n%s", key, out)
-		}
-	}
 	stats = rb.mustHoist(".", nil, "cache:stats")
 	cmds, local, remote, misses := goCacheStats(t, stats)
 	// Local hits are what one go command fetched and a later one reused.
@@ -271,20 +266,21 @@ func goreleaser() string {
 	return p
 }
 
-// BenchmarkTwoRunners is the shared cache's benchmark. Two fresh runners,
+// BenchmarkTwoRunners is the shared cache's benchmark. Fresh runners,
 // each a clone of a small service with an empty Go build cache, an empty
 // hoist cache directory and no dist/, share one cache registry on
-// loopback (the real embedded registry): runner A runs a cold
-// release:snapshot (default four platforms) and fills the cache; runner B
-// runs the same and restores it. Then B's warm no-op snapshot, and
-// GoReleaser's cold snapshot of the same service (when HOIST_GORELEASER or
-// PATH has goreleaser) for comparison. Last, the cache's overhead on a
-// warm local build: go:build after an edit, with HOIST_CACHE and without,
-// in alternating pairs, on a developer's machine (the cache only read)
-// and on a CI runner (results stored). The runners start with the magefiles and
+// loopback (the real embedded registry). Runner A runs a cold
+// release:snapshot (default four platforms) and fills the cache, once;
+// then, b.N times, a new runner B runs the same snapshot from the cache,
+// and a warm no-op snapshot follows on B. GoReleaser's cold snapshot of
+// the same service (when HOIST_GORELEASER or PATH has goreleaser) runs
+// once, for comparison. Last, the cache's overhead on a warm local build:
+// go:build after an edit, with HOIST_CACHE and without, in alternating
+// pairs, on a developer's machine (the cache only read) and on a CI
+// runner (results stored). The runners start with the magefiles and
 // hoist-registry compiled, as a CI image or tools cache provides them.
 //
-//	BENCH=TwoRunners go tool mage bench
+//	BENCH=TwoRunners BENCHTIME=10x go tool mage bench
 func BenchmarkTwoRunners(b *testing.B) {
 	host := cacheRegistry(b)
 	c := newConsumer(b, cacheService)
@@ -302,20 +298,34 @@ func BenchmarkTwoRunners(b *testing.B) {
 		fn()
 		return time.Since(start)
 	}
-	const pairs = 5
-	var runA, runB, warm, grCold time.Duration
-	var withCache, without [2]time.Duration
+	runner := func() *consumer { return runnerClone(b, c, "HOIST_CACHE="+host+"/bench/svc", "CI=true") }
+
+	ra := runner()
+	runA := timed(func() {
+		if out := ra.mustHoist(".", nil, "release:snapshot"); strings.Contains(out, "restored from cache") {
+			b.Fatalf("runner A restored from an empty cache:\n%s", out)
+		}
+	})
+	var grCold time.Duration
+	if gr != "" {
+		rg := runnerClone(b, c)
+		grCold = timed(func() {
+			cmd := exec.CommandContext(b.Context(), gr, "release", "--snapshot", "--clean")
+			cmd.Dir, cmd.Env = rg.dir, rg.env
+			if out, err := cmd.CombinedOutput(); err != nil {
+				b.Fatalf("goreleaser: %v\n%s", err, out)
+			}
+		})
+	}
+
+	var runB, warm time.Duration
+	var rb *consumer
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		shared := "HOIST_CACHE=" + host + fmt.Sprintf("/bench/run%d", i)
-		ra, rb := runnerClone(b, c, shared, "CI=true"), runnerClone(b, c, shared, "CI=true")
+		rb = runner()
+		flushDisk()
 		b.StartTimer()
-		runA += timed(func() {
-			if out := ra.mustHoist(".", nil, "release:snapshot"); strings.Contains(out, "restored from cache") {
-				b.Fatalf("runner A restored from an empty cache:\n%s", out)
-			}
-		})
 		runB += timed(func() {
 			if out := rb.mustHoist(".", nil, "release:snapshot"); strings.Count(out, "restored from cache (key bin-") != len(defaultMatrix) {
 				b.Fatalf("runner B did not restore every binary:\n%s", out)
@@ -326,55 +336,44 @@ func BenchmarkTwoRunners(b *testing.B) {
 				b.Fatalf("the warm snapshot was not a no-op:\n%s", out)
 			}
 		})
-		if gr != "" {
-			rg := runnerClone(b, c)
-			grCold += timed(func() {
-				cmd := exec.CommandContext(b.Context(), gr, "release", "--snapshot", "--clean")
-				cmd.Dir, cmd.Env = rg.dir, rg.env
-				if out, err := cmd.CombinedOutput(); err != nil {
-					b.Fatalf("goreleaser: %v\n%s", err, out)
-				}
-			})
-		}
-
-		// The overhead on a warm local build: an edit, then go:build, with
-		// the cache and without, alternating, each side warmed first. On
-		// a developer's machine hoist only reads the cache (a lookup per
-		// binary); on a CI runner it stores, and the go commands go
-		// through the cache program.
-		b.StopTimer()
-		edits := 0
-		edit := func() {
-			edits++
-			writeTree(b, rb.dir, map[string]string{"internal/api/edit.go": fmt.Sprintf("package api\n\nconst edit = %d\n", edits)})
-		}
-		for m, where := range []string{"CI=", "CI=true"} {
-			with, plain := []string{where}, []string{where, "HOIST_CACHE="}
-			edit()
-			rb.mustHoist(".", plain, "go:build")
-			edit()
-			rb.mustHoist(".", with, "go:build")
-			b.StartTimer()
-			for p := 0; p < pairs; p++ {
-				edit()
-				withCache[m] += timed(func() { rb.mustHoist(".", with, "go:build") })
-				edit()
-				without[m] += timed(func() { rb.mustHoist(".", plain, "go:build") })
-			}
-			b.StopTimer()
-		}
-		b.StartTimer()
 	}
 	b.StopTimer()
+
+	// The overhead on a warm local build: an edit, then go:build, with
+	// the cache and without, alternating, each side warmed first. On a
+	// developer's machine hoist only reads the cache (a lookup per
+	// binary); on a CI runner it stores, and the go commands go through
+	// the cache program.
+	const pairs = 5
+	var withCache, without [2]time.Duration
+	flushDisk()
+	edits := 0
+	edit := func() {
+		edits++
+		writeTree(b, rb.dir, map[string]string{"internal/api/edit.go": fmt.Sprintf("package api\n\nconst edit = %d\n", edits)})
+	}
+	for m, where := range []string{"CI=", "CI=true"} {
+		with, plain := []string{where}, []string{where, "HOIST_CACHE="}
+		edit()
+		rb.mustHoist(".", plain, "go:build")
+		edit()
+		rb.mustHoist(".", with, "go:build")
+		for p := 0; p < pairs; p++ {
+			edit()
+			withCache[m] += timed(func() { rb.mustHoist(".", with, "go:build") })
+			edit()
+			without[m] += timed(func() { rb.mustHoist(".", plain, "go:build") })
+		}
+	}
+
 	n := float64(b.N)
-	sec := func(d time.Duration) float64 { return d.Seconds() / n }
-	b.ReportMetric(sec(runA), "A-cold-s")
-	b.ReportMetric(sec(runB), "B-from-cache-s")
-	b.ReportMetric(sec(warm), "warm-noop-s")
-	b.ReportMetric(float64(runA)/float64(runB), "A/B")
+	b.ReportMetric(runA.Seconds(), "A-cold-s")
+	b.ReportMetric(runB.Seconds()/n, "B-from-cache-s")
+	b.ReportMetric(warm.Seconds()/n, "warm-noop-s")
+	b.ReportMetric(runA.Seconds()/(runB.Seconds()/n), "A/B")
 	b.ReportMetric(float64(runB)/float64(warm), "B/warm")
 	if gr != "" {
-		b.ReportMetric(sec(grCold), "goreleaser-cold-s")
+		b.ReportMetric(grCold.Seconds(), "goreleaser-cold-s")
 	}
 	b.ReportMetric(100*(float64(withCache[0])/float64(without[0])-1), "dev-build-overhead-%")
 	b.ReportMetric(100*(float64(withCache[1])/float64(without[1])-1), "ci-build-overhead-%")

@@ -48,6 +48,9 @@ type Result struct {
 	// Skipped is true when the inputs matched the last build and the
 	// compiler did not run.
 	Skipped bool
+	// Restored is true when the binary came from the Remote cache (and
+	// Skipped is true too): new in this output directory, not compiled.
+	Restored bool
 	// Reason says why the binary was rebuilt, or why it was skipped.
 	Reason string
 	// SHA256 is the hex digest of the binary.
@@ -329,7 +332,7 @@ func (o *options) one(ctx context.Context, proj *project.Project, h *hasher, mod
 			if err := writeRecord(recPath, now); err != nil {
 				return res, err
 			}
-			res.Skipped, res.SHA256, res.Size = true, sum, size
+			res.Skipped, res.Restored, res.SHA256, res.Size = true, true, sum, size
 			res.Reason = fmt.Sprintf("restored from cache (key %s): %s", key[:16], reason)
 			res.Duration = time.Since(start)
 			return res, nil

@@ -38,6 +38,17 @@ var ErrCacheCorrupt = errors.New("cache blob does not match its digest")
 type CacheStore struct {
 	repo name.Repository
 	o    *options
+	// One puller and one pusher for the store's life: each keeps its
+	// transport, so the registry's handshake (a ping and, on most
+	// registries, a token) happens once, not once per request.
+	puller *remote.Puller
+	pusher *remote.Pusher
+}
+
+// pull and push are the remote options of one request: its ctx, and the
+// store's puller or pusher.
+func (s *CacheStore) pull(ctx context.Context) []remote.Option {
+	return append(s.o.remoteOptions(ctx), remote.Reuse(s.puller))
 }
 
 // CacheBlob is one output stored under a key.
@@ -62,7 +73,16 @@ func OpenCacheStore(repository string, opts ...Option) (*CacheStore, error) {
 		o.release()
 		return nil, fmt.Errorf("cache store: %w", err)
 	}
-	return &CacheStore{repo: repo, o: o}, nil
+	ropts := o.remoteOptions(context.Background())
+	puller, err := remote.NewPuller(ropts...)
+	if err == nil {
+		var pusher *remote.Pusher
+		if pusher, err = remote.NewPusher(ropts...); err == nil {
+			return &CacheStore{repo: repo, o: o, puller: puller, pusher: pusher}, nil
+		}
+	}
+	o.release()
+	return nil, fmt.Errorf("cache store: %w", err)
 }
 
 // Close frees the store's connections.
@@ -80,7 +100,7 @@ func (s *CacheStore) Lookup(ctx context.Context, key string) ([]CacheBlob, map[s
 	if !ValidCacheKey(key) {
 		return nil, nil, fmt.Errorf("cache key %q is not a valid tag", key)
 	}
-	desc, err := remote.Get(s.repo.Tag(key), s.o.remoteOptions(ctx)...)
+	desc, err := remote.Get(s.repo.Tag(key), s.pull(ctx)...)
 	if err != nil {
 		if isStatus(err, http.StatusNotFound) || hasManifestUnknown(err) {
 			return nil, nil, ErrCacheMiss
@@ -106,14 +126,15 @@ func hasManifestUnknown(err error) bool {
 	return strings.Contains(err.Error(), "MANIFEST_UNKNOWN") || strings.Contains(err.Error(), "NAME_UNKNOWN")
 }
 
-// Open streams the blob digest. The caller checks the content against
-// the digest before trusting it.
+// Open streams the blob digest. The content is checked against the digest
+// as it is read: reading to the end fails with ErrCacheCorrupt when they
+// differ, so the bytes are to be trusted only once the reader says EOF.
 func (s *CacheStore) Open(ctx context.Context, digest string) (io.ReadCloser, error) {
 	ref, err := digestRef(s.repo, digest)
 	if err != nil {
 		return nil, fmt.Errorf("cache blob %q: %w", digest, err)
 	}
-	l, err := remote.Layer(ref, s.o.remoteOptions(ctx)...)
+	l, err := remote.Layer(ref, s.pull(ctx)...)
 	if err != nil {
 		return nil, fmt.Errorf("fetch %s from %s: %w", digest, s.repo.Name(), explain(err, s.repo))
 	}
@@ -146,11 +167,7 @@ func (s *CacheStore) Store(ctx context.Context, key string, blobs []CacheBlob, a
 	if !ValidCacheKey(key) {
 		return fmt.Errorf("cache key %q is not a valid tag", key)
 	}
-	ropts := s.o.remoteOptions(ctx)
-	pusher, err := remote.NewPusher(ropts...)
-	if err != nil {
-		return fmt.Errorf("store %s: %w", key, err)
-	}
+	pusher := s.pusher
 	layers := make([]v1.Descriptor, len(blobs))
 	for i, b := range blobs {
 		h, err := v1.NewHash(b.Digest)

@@ -1,13 +1,23 @@
 package publish
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
+
+	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 )
 
 // cacheFile writes content to a file and describes it as a CacheBlob.
@@ -85,5 +95,49 @@ func TestCacheStoreUnreachable(t *testing.T) {
 	defer s.Close()
 	if _, _, err := s.Lookup(t.Context(), "a-0003"); !errors.Is(err, ErrUnreachable) {
 		t.Errorf("Lookup(unreachable) = %v, want ErrUnreachable", err)
+	}
+}
+
+// TestCacheStoreOpenCorrupt: a blob whose bytes do not match its digest
+// (damaged storage, which a proxy stands in for) fails at the end of the
+// read with ErrCacheCorrupt.
+func TestCacheStoreOpenCorrupt(t *testing.T) {
+	backend := httptest.NewServer(ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0))))
+	defer backend.Close()
+	u, _ := url.Parse(backend.URL)
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	var corrupt atomic.Bool
+	proxy.ModifyResponse = func(resp *http.Response) error {
+		if !corrupt.Load() || resp.Request.Method != http.MethodGet || !strings.Contains(resp.Request.URL.Path, "/blobs/") {
+			return nil
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		body[0] ^= 0xff
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		return nil
+	}
+	srv := httptest.NewServer(proxy)
+	defer srv.Close()
+	s, err := OpenCacheStore(strings.TrimPrefix(srv.URL, "http://") + "/team/gocache")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	blob := cacheFile(t, "an output that will not survive storage")
+	if err := s.Store(t.Context(), "k-1", []CacheBlob{blob}, nil); err != nil {
+		t.Fatal(err)
+	}
+	corrupt.Store(true)
+	rc, err := s.Open(t.Context(), blob.Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	if _, err := io.ReadAll(rc); !errors.Is(err, ErrCacheCorrupt) {
+		t.Errorf("reading a damaged blob = %v, want ErrCacheCorrupt", err)
 	}
 }

@@ -182,6 +182,7 @@ func (w *Workspace) Release(ctx context.Context, m Mode, gates Gates) error {
 // run carries out stages in order from st's resume point.
 func (w *Workspace) run(ctx context.Context, st *State, stages []Stage) (err error) {
 	defer func() { st.push.stop(ctx) }() // st.push is set by the push stage, later
+	defer w.dropEarlyEmbedded(ctx)
 	var ran []Stage
 	defer func() {
 		if err == nil || errors.Is(err, errAbandon) {

@@ -151,10 +151,86 @@ const slowRegistryStart = 2 * time.Second
 const SlowRegistryNote = "still starting the embedded registry: its first use compiles hoist-registry " +
 	"(go tool hoist-registry), once per hoist version; that takes about a minute on two cores"
 
+// earlyEmbedded is an embedded registry started ahead of the push that
+// will use it, so that its start-up overlaps the stages before the push.
+type earlyEmbedded struct {
+	done chan struct{}
+	emb  *Embedded
+	err  error
+}
+
+// startEmbeddedEarly starts the embedded registry in the background for a
+// push later in this run. StartEmbedded takes it over; dropEarlyEmbedded
+// stops it when nothing did.
+func (w *Workspace) startEmbeddedEarly(ctx context.Context) {
+	w.earlyMu.Lock()
+	defer w.earlyMu.Unlock()
+	if w.early != nil {
+		return
+	}
+	e := &earlyEmbedded{done: make(chan struct{})}
+	w.early = e
+	go func() {
+		defer close(e.done)
+		e.emb, e.err = w.startEmbedded(ctx)
+	}()
+}
+
+// takeEarlyEmbedded returns the registry startEmbeddedEarly started, or nil.
+func (w *Workspace) takeEarlyEmbedded(ctx context.Context) *Embedded {
+	w.earlyMu.Lock()
+	e := w.early
+	w.early = nil
+	w.earlyMu.Unlock()
+	if e == nil {
+		return nil
+	}
+	select {
+	case <-e.done:
+	case <-ctx.Done():
+		go func() {
+			<-e.done
+			if e.emb != nil {
+				_ = e.emb.Stop(context.WithoutCancel(ctx))
+			}
+		}()
+		return nil
+	}
+	return e.emb // nil after a failed start, which a normal start repeats and reports
+}
+
+// ownEarly reports whether the embedded registry serving now is one this
+// run started early, which the push describes as started for it, as the
+// plan does.
+func (w *Workspace) ownEarly() bool {
+	w.earlyMu.Lock()
+	e := w.early
+	w.earlyMu.Unlock()
+	if e == nil {
+		return false
+	}
+	<-e.done
+	return e.err == nil && e.emb != nil && e.emb.proc != nil
+}
+
+// dropEarlyEmbedded stops an early registry that no push took over.
+func (w *Workspace) dropEarlyEmbedded(ctx context.Context) {
+	if emb := w.takeEarlyEmbedded(context.WithoutCancel(ctx)); emb != nil {
+		_ = emb.Stop(context.WithoutCancel(ctx))
+	}
+}
+
 // StartEmbedded starts hoist's embedded registry on a free loopback port
 // with the configured data directory. If a registry:serve or another run
 // already serves that directory, that instance is used instead.
 func (w *Workspace) StartEmbedded(ctx context.Context) (*Embedded, error) {
+	if emb := w.takeEarlyEmbedded(ctx); emb != nil {
+		return emb, nil
+	}
+	return w.startEmbedded(ctx)
+}
+
+func (w *Workspace) startEmbedded(ctx context.Context) (*Embedded, error) {
 	data, err := w.EmbeddedDataDir()
 	if err != nil {
 		return nil, err
@@ -213,7 +289,7 @@ func (w *Workspace) EmbeddedDataDir() (string, error) {
 // registry:serve in another terminal), else the address registry:serve
 // would use. Images pushed to a private port are served there afterwards.
 func (w *Workspace) embeddedHost(ctx context.Context) string {
-	if data, err := w.EmbeddedDataDir(); err == nil {
+	if data, err := w.EmbeddedDataDir(); err == nil && !w.ownEarly() {
 		if host, _, ok := registry.Running(ctx, data); ok {
 			return host
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hoistdev/hoist/artifact"
 	"github.com/hoistdev/hoist/checksum"
+	"github.com/hoistdev/hoist/gobuild"
 	"github.com/hoistdev/hoist/image"
 	"github.com/hoistdev/hoist/platform"
 	"github.com/hoistdev/hoist/project"
@@ -303,6 +304,11 @@ func (buildStage) Run(ctx context.Context, st *State) (string, error) {
 		return "", err
 	}
 	st.Built = results
+	// New binaries make a new image, which a snapshot pushes to the
+	// embedded registry: start it now, while packages and image are made.
+	if _, skip := imageSkip(st); !skip && st.Mode == ModeSnapshot && slices.ContainsFunc(results, func(r gobuild.Result) bool { return !r.Skipped || r.Restored }) {
+		st.W.startEmbeddedEarly(ctx)
+	}
 	_, line := buildSummary(results)
 	return line, nil
 }
@@ -626,7 +632,7 @@ func (signStage) Undo(ctx context.Context, st *State) error {
 // embeddedWhere says which embedded registry a push reaches: the one
 // already serving the data directory, or one started for the push.
 func (w *Workspace) embeddedWhere(ctx context.Context) string {
-	if data, err := w.EmbeddedDataDir(); err == nil {
+	if data, err := w.EmbeddedDataDir(); err == nil && !w.ownEarly() {
 		if host, pid, ok := registry.Running(ctx, data); ok {
 			return fmt.Sprintf("already serving at %s, pid %d", host, pid)
 		}

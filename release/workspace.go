@@ -58,6 +58,9 @@ type Workspace struct {
 
 	cacheRunOnce sync.Once
 	cacheRun     string
+
+	earlyMu sync.Mutex
+	early   *earlyEmbedded
 }
 
 // lockDist takes dist/'s lock for the work that follows, so that two runs
