@@ -33,10 +33,10 @@ type buildCache struct {
 	store  *publish.CacheStore
 	strict bool
 	// push is false where this machine only reads (Cache.Push).
-	push bool
-	down atomic.Bool
-	once   sync.Once
-	start  time.Time
+	push  bool
+	down  atomic.Bool
+	once  sync.Once
+	start time.Time
 
 	// What the cache did, for the closing line.
 	hits, misses, stored, corrupt atomic.Int64
