@@ -75,7 +75,7 @@ func (w *Workspace) build(ctx context.Context, st Stamp, dryRun bool) ([]gobuild
 		opts = append(opts, gobuild.WithEnv("GOFLAGS="+w.Env.GoFlags))
 	}
 	if !dryRun {
-		cache, err := w.openBuildCache("go:build")
+		cache, err := w.openBuildCache(ctx, "go:build")
 		if err != nil {
 			return nil, err
 		}

@@ -28,6 +28,9 @@ import (
 // reached is reported once and then left alone: the build goes on
 // locally, unless Cache.Strict asks for a failure.
 type buildCache struct {
+	// ctx is the target's: uploads that outlive the step they started
+	// in (Save) stop with the target, not with the step.
+	ctx    context.Context
 	w      *Workspace
 	target string
 	store  *publish.CacheStore
@@ -37,14 +40,17 @@ type buildCache struct {
 	down  atomic.Bool
 	once  sync.Once
 	start time.Time
+	// uploads are the binaries still being stored; close waits for them.
+	uploads sync.WaitGroup
 
 	// What the cache did, for the closing line.
 	hits, misses, stored, corrupt atomic.Int64
 	down1, up1                    atomic.Int64
 }
 
-// openBuildCache opens the configured cache, or returns nil when none is.
-func (w *Workspace) openBuildCache(target string) (*buildCache, error) {
+// openBuildCache opens the configured cache for a target running under
+// ctx, or returns nil when none is configured.
+func (w *Workspace) openBuildCache(ctx context.Context, target string) (*buildCache, error) {
 	repo := w.Cfg.Cache.Repository
 	if repo == "" {
 		return nil, nil
@@ -53,7 +59,7 @@ func (w *Workspace) openBuildCache(target string) (*buildCache, error) {
 	if err != nil {
 		return nil, fmt.Errorf("HOIST_CACHE=%s: %w", repo, err)
 	}
-	return &buildCache{w: w, target: target, store: store, strict: w.Cfg.Cache.Strict, push: w.Cfg.Cache.Pushes(w.Env.CI), start: time.Now()}, nil
+	return &buildCache{ctx: ctx, w: w, target: target, store: store, strict: w.Cfg.Cache.Strict, push: w.Cfg.Cache.Pushes(w.Env.CI), start: time.Now()}, nil
 }
 
 // close reports what the cache did and frees its connections.
@@ -61,6 +67,7 @@ func (c *buildCache) close() {
 	if c == nil {
 		return
 	}
+	c.uploads.Wait()
 	if c.hits.Load()+c.misses.Load()+c.stored.Load() > 0 || c.down.Load() {
 		readOnly := ""
 		if !c.push {
@@ -168,11 +175,25 @@ func (c *buildCache) fetch(ctx context.Context, b publish.CacheBlob, dst string,
 	return sum, n, nil
 }
 
-// Save implements gobuild.Remote.
+// Save implements gobuild.Remote. Outside strict mode a failed store
+// costs only a warning, so the upload runs while the other binaries
+// compile, and close waits for it.
 func (c *buildCache) Save(ctx context.Context, key, src, sum string, size int64) error {
 	if c.down.Load() || !c.push {
 		return nil
 	}
+	if c.strict {
+		return c.save(ctx, key, src, sum, size)
+	}
+	c.uploads.Add(1)
+	go func() {
+		defer c.uploads.Done()
+		_ = c.save(c.ctx, key, src, sum, size)
+	}()
+	return nil
+}
+
+func (c *buildCache) save(ctx context.Context, key, src, sum string, size int64) error {
 	err := c.store.Store(ctx, key, []publish.CacheBlob{{Digest: "sha256:" + sum, Size: size, Path: src}},
 		map[string]string{"dev.hoist.cache.kind": "binary"})
 	if err != nil {

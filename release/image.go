@@ -189,7 +189,7 @@ func (w *Workspace) BuildImage(ctx context.Context, target string, st Stamp) (*I
 		return nil, err
 	}
 	lo := w.imageLayout(st, false)
-	cache, err := w.openBuildCache(target)
+	cache, err := w.openBuildCache(ctx, target)
 	if err != nil {
 		return nil, err
 	}

@@ -126,7 +126,7 @@ func (w *Workspace) Pack(ctx context.Context, st Stamp) (*PackageResult, error) 
 	}
 	defer unlock()
 	o := w.packageOptions(st, w.Arts.Filter(artifact.ByType(artifact.Binary)), false)
-	cache, err := w.openBuildCache("package")
+	cache, err := w.openBuildCache(ctx, "package")
 	if err != nil {
 		return nil, err
 	}
