@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -121,6 +122,13 @@ func TestBuildStampsAndSkips(t *testing.T) {
 		t.Errorf("no-op log = %q, want a skip reason", log.String())
 	}
 
+	// A touched but unchanged source is read again, and is no change.
+	later := time.Now().Add(time.Hour)
+	os.Chtimes(filepath.Join(proj.Root, "internal", "info", "info.go"), later, later)
+	if res, _ = Build(t.Context(), proj, opts...); !res[0].Skipped {
+		t.Errorf("touching info.go rebuilt: %s", res[0].Reason)
+	}
+
 	// A docs edit is not a source change.
 	os.WriteFile(filepath.Join(proj.Root, "README.md"), []byte("new docs"), 0o644)
 	if res, _ = Build(t.Context(), proj, opts...); !res[0].Skipped {
@@ -147,6 +155,22 @@ func TestBuildRebuildReasons(t *testing.T) {
 		}, want: "build environment changed"},
 		{name: "imported source", change: func(t *testing.T) []Option {
 			os.WriteFile(filepath.Join(proj.Root, "internal", "info", "info.go"), []byte("package info\n\nconst Name = \"svc2\"\n"), 0o644)
+			return append(stampOpts(proj, "1.1.0"), WithTags("netgo"), WithEnv("GOFLAGS=-mod=mod"))
+		}, want: "sources changed: internal/info/info.go changed"},
+		{name: "file added to a package", change: func(t *testing.T) []Option {
+			os.WriteFile(filepath.Join(proj.Root, "internal", "info", "extra.go"), []byte("package info\n\nconst Extra = 1\n"), 0o644)
+			return append(stampOpts(proj, "1.1.0"), WithTags("netgo"), WithEnv("GOFLAGS=-mod=mod"))
+		}, want: "sources changed: internal/info/extra.go added"},
+		{name: "edit with the modification time put back", change: func(t *testing.T) []Option {
+			p := filepath.Join(proj.Root, "internal", "info", "info.go")
+			fi, err := os.Stat(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(p, []byte("package info\n\nconst Name = \"svc3\"\n"), 0o644) // same size
+			if err := os.Chtimes(p, fi.ModTime(), fi.ModTime()); err != nil {
+				t.Fatal(err)
+			}
 			return append(stampOpts(proj, "1.1.0"), WithTags("netgo"), WithEnv("GOFLAGS=-mod=mod"))
 		}, want: "sources changed: internal/info/info.go changed"},
 		{name: "deleted binary", change: func(t *testing.T) []Option {
@@ -283,10 +307,11 @@ func TestLocalModulesAndSources(t *testing.T) {
 	if mods["example.com/lib"] != lib || mods["example.com/rel"] != filepath.Join(proj.Root, "rel") || mods["example.com/other"] != "" {
 		t.Errorf("project.LocalModules() = %v, want svc, lib and rel only", mods)
 	}
-	srcs, err := newHasher(proj.Root).sources(mods, proj.Mains[0].ImportPath, host, nil)
+	sc, err := newHasher(proj.Root, nil).sources(mods, proj.Mains[0].ImportPath, host, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	srcs := sc.Sources
 	for _, want := range []string{"go.mod", "cmd/svc/main.go", "cmd/svc/lib.go", "internal/info/info.go"} {
 		if _, ok := srcs[want]; !ok {
 			t.Errorf("sources() lacks %s: %v", want, srcs)
@@ -351,5 +376,124 @@ func TestBuildDryRun(t *testing.T) {
 	res, _ = Build(t.Context(), proj, append(opts, WithDryRun(true))...)
 	if !res[0].Skipped || starts.Load() != 1 {
 		t.Errorf("dry run after a build = %+v, want a skip", res[0])
+	}
+}
+
+// multiModule writes a module with the given main packages, each printing
+// its stamped version and name.
+func multiModule(t *testing.T, mains ...string) *project.Project {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string]string{
+		"go.mod":                "module example.com/multi\n\ngo 1.26\n",
+		"internal/info/info.go": "package info\n\nconst Name = \"multi\"\n",
+	}
+	for _, m := range mains {
+		files[m+"/main.go"] = strings.Replace(mainSrc, "example.com/svc/", "example.com/multi/", 1)
+	}
+	for name, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	proj, err := project.Discover(dir, mains...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return proj
+}
+
+// TestBuildGrouped: the binaries of one platform come from one go
+// command, byte for byte the same as from a command each, and a change
+// to one main package rebuilds that one alone.
+func TestBuildGrouped(t *testing.T) {
+	proj := multiModule(t, "cmd/api", "cmd/worker", "tools/api/v2")
+	vars := map[string]project.Vars{}
+	for _, m := range proj.Mains {
+		v, err := proj.DiscoverVars(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vars[m.Name] = v
+	}
+	other := platform.Platform{OS: "linux", Arch: "arm64"}
+	if host == other {
+		other = platform.Platform{OS: "linux", Arch: "amd64"}
+	}
+	stamp := WithStamp(Stamp{Version: "4.0.0", Commit: "abc", Date: time.Unix(1700000000, 0)})
+	var grouped, separate atomic.Int32
+	opts := []Option{stamp, WithVars(vars), WithPlatforms(host, other)}
+	res, err := Build(t.Context(), proj, append(opts, WithDist(t.TempDir()), countingRunner(&grouped))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := Build(t.Context(), proj, append(opts, WithDist(t.TempDir()), countingRunner(&separate), withSeparate())...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// cmd/api and tools/api/v2 both link to "api": they cannot share a
+	// directory, so each platform takes two commands instead of three.
+	if grouped.Load() != 4 || separate.Load() != 6 {
+		t.Errorf("go commands: %d grouped, %d separate; want 4 and 6", grouped.Load(), separate.Load())
+	}
+	if len(res) != 6 {
+		t.Fatalf("Build() = %d results, want 6", len(res))
+	}
+	for i := range res {
+		if res[i].SHA256 != ref[i].SHA256 || res[i].Name != ref[i].Name || res[i].Platform != ref[i].Platform {
+			t.Errorf("%s %s: grouped build %s, separate build %s", res[i].Name, res[i].Platform, res[i].SHA256, ref[i].SHA256)
+		}
+		if res[i].Platform == host {
+			out, err := exec.Command(res[i].Path).Output()
+			if err != nil || !strings.HasPrefix(string(out), "4.0.0 abc") {
+				t.Errorf("%s printed %q (%v), want its stamp", res[i].Path, out, err)
+			}
+		}
+	}
+
+	dist := t.TempDir()
+	opts = append(opts, WithDist(dist), countingRunner(&grouped))
+	if _, err := Build(t.Context(), proj, opts...); err != nil {
+		t.Fatal(err)
+	}
+	grouped.Store(0)
+	os.WriteFile(filepath.Join(proj.Root, "cmd", "worker", "extra.go"), []byte("package main\n\nvar _ = 1\n"), 0o644)
+	res, err = Build(t.Context(), proj, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		if r.Skipped == (r.Name == "worker") {
+			t.Errorf("after editing cmd/worker: %s %s skipped=%v (%s)", r.Name, r.Platform, r.Skipped, r.Reason)
+		}
+	}
+	if grouped.Load() != 2 {
+		t.Errorf("rebuilding worker took %d go commands, want one per platform", grouped.Load())
+	}
+	if entries, _ := os.ReadDir(filepath.Join(dist, ".hoist")); slices.ContainsFunc(entries, func(e os.DirEntry) bool { return strings.HasPrefix(e.Name(), "link-") }) {
+		t.Errorf("a link directory was left in %s", filepath.Join(dist, ".hoist"))
+	}
+}
+
+func TestExecName(t *testing.T) {
+	for ip, want := range map[string]string{
+		"example.com/a/cmd/web": "web",
+		"example.com/a/v2":      "a",
+		"example.com/a/cmd/v1":  "v1",
+		"example.com/a/cmd/v0":  "v0",
+		"example.com/a/v10x":    "v10x",
+		"web":                   "web",
+		"v2":                    "v2",
+	} {
+		if got := execName(ip, platform.Platform{OS: "linux", Arch: "amd64"}); got != want {
+			t.Errorf("execName(%q) = %q, want %q", ip, got, want)
+		}
+	}
+	if got := execName("example.com/a/cmd/web", platform.Platform{OS: "windows", Arch: "amd64"}); got != "web.exe" {
+		t.Errorf("execName for windows = %q, want web.exe", got)
 	}
 }

@@ -1,132 +1,307 @@
 package gobuild
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"go/build"
+	"io"
 	"io/fs"
+	"os"
 	"path"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 
+	"github.com/hoistdev/hoist/internal/statcache"
 	"github.com/hoistdev/hoist/platform"
 	"github.com/hoistdev/hoist/project"
 )
 
-// hasher hashes files once per Build, however many platforms read them.
+// hasher reads the sources of one Build once, however many binaries and
+// platforms share them: each directory is listed once, each file is
+// hashed once (and not at all when the stat cache vouches for it), each
+// package is parsed once per platform and tag set.
 type hasher struct {
 	root string
-	mu   sync.Mutex
-	memo map[string]string
+	sc   *statcache.Cache
+
+	mu       sync.Mutex
+	listings map[string]*memo[listing]
+	pkgs     map[pkgKey]*memo[*build.Package]
+	contents map[string]*memo[[]byte]
 }
 
-func newHasher(root string) *hasher { return &hasher{root: root, memo: map[string]string{}} }
+// memo is one value computed once, by whichever caller comes first.
+type memo[T any] struct {
+	once sync.Once
+	val  T
+	err  error
+}
+
+func memoize[K comparable, T any](mu *sync.Mutex, m map[K]*memo[T], k K, f func() (T, error)) (T, error) {
+	mu.Lock()
+	e, ok := m[k]
+	if !ok {
+		e = &memo[T]{}
+		m[k] = e
+	}
+	mu.Unlock()
+	e.once.Do(func() { e.val, e.err = f() })
+	return e.val, e.err
+}
+
+type listing struct {
+	infos  []fs.FileInfo
+	digest string
+}
+
+type pkgKey struct{ dir, goos, goarch, tags string }
+
+func newHasher(root string, sc *statcache.Cache) *hasher {
+	if sc == nil {
+		sc = statcache.New("")
+	}
+	return &hasher{root: root, sc: sc, listings: map[string]*memo[listing]{},
+		pkgs: map[pkgKey]*memo[*build.Package]{}, contents: map[string]*memo[[]byte]{}}
+}
 
 // file returns the hex sha256 of an absolute path.
 func (h *hasher) file(abs string) (string, error) {
-	h.mu.Lock()
-	sum, ok := h.memo[abs]
-	h.mu.Unlock()
-	if ok {
-		return sum, nil
-	}
-	sum, _, err := hashFile(abs)
-	if err != nil {
-		return "", err
-	}
-	h.mu.Lock()
-	h.memo[abs] = sum
-	h.mu.Unlock()
-	return sum, nil
+	sum, _, err := h.sc.Sum(abs)
+	return sum, err
 }
 
-// sources lists the files that go into one binary for one platform, keyed
-// by a display path, with their hashes. It follows imports through the
-// local modules only: other modules are pinned by go.sum, which is included.
-func (h *hasher) sources(mods map[string]string, mainImport string, p platform.Platform, tags []string) (map[string]string, error) {
-	ctxt := build.Default
-	ctxt.GOOS, ctxt.GOARCH = p.OS, p.Arch
-	ctxt.CgoEnabled = false
-	ctxt.BuildTags = tags
-	ctxt.Dir = h.root
+// listing reads a directory once per Build. Its digest covers the names
+// and kinds of the entries: a file added, removed or renamed changes it.
+func (h *hasher) listing(dir string) (listing, error) {
+	return memoize(&h.mu, h.listings, dir, func() (listing, error) {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return listing{}, err
+		}
+		d := sha256.New()
+		infos := make([]fs.FileInfo, 0, len(entries))
+		for _, e := range entries {
+			fmt.Fprintf(d, "%s %v\n", e.Name(), e.Type())
+			fi, err := e.Info()
+			if err != nil {
+				return listing{}, err
+			}
+			infos = append(infos, fi)
+		}
+		return listing{infos: infos, digest: hex.EncodeToString(d.Sum(nil))}, nil
+	})
+}
 
-	out := map[string]string{}
+// content is a source file's bytes, read once per Build for go/build,
+// which otherwise opens every file again for every platform.
+func (h *hasher) content(abs string) ([]byte, error) {
+	return memoize(&h.mu, h.contents, abs, func() ([]byte, error) { return os.ReadFile(abs) })
+}
+
+// importDir parses the package in dir for one platform and tag set, once.
+func (h *hasher) importDir(dir string, p platform.Platform, tags []string) (*build.Package, error) {
+	k := pkgKey{dir: dir, goos: p.OS, goarch: p.Arch, tags: strings.Join(tags, ",")}
+	return memoize(&h.mu, h.pkgs, k, func() (*build.Package, error) {
+		ctxt := build.Default
+		ctxt.GOOS, ctxt.GOARCH = p.OS, p.Arch
+		ctxt.CgoEnabled = false
+		ctxt.BuildTags = tags
+		ctxt.Dir = h.root
+		ctxt.ReadDir = func(d string) ([]fs.FileInfo, error) {
+			l, err := h.listing(d)
+			return l.infos, err
+		}
+		ctxt.OpenFile = func(f string) (io.ReadCloser, error) {
+			data, err := h.content(f)
+			if err != nil {
+				return nil, err
+			}
+			return io.NopCloser(bytes.NewReader(data)), nil
+		}
+		return ctxt.ImportDir(dir, 0)
+	})
+}
+
+// moduleFiles are the root files that pin what the go command builds.
+var moduleFiles = []string{"go.mod", "go.sum", "go.work", "go.work.sum", filepath.Join("vendor", "modules.txt")}
+
+// scan is what one binary for one platform is built from: every file,
+// by display path, with its digest, and every directory whose listing
+// decided which files those are, with the listing's digest. Dirs is nil
+// when a listing cannot stand for the choice (an embed pattern with a
+// wildcard in a directory name).
+type scan struct {
+	Sources map[string]string
+	Dirs    map[string]string
+}
+
+// sources lists the files that go into one binary for one platform. It
+// follows imports through the local modules only: other modules are
+// pinned by go.sum, which is included.
+func (h *hasher) sources(mods map[string]string, mainImport string, p platform.Platform, tags []string) (scan, error) {
+	out := scan{Sources: map[string]string{}, Dirs: map[string]string{}}
 	add := func(abs string) error {
 		sum, err := h.file(abs)
 		if err != nil {
 			return err
 		}
-		out[h.display(abs)] = sum
+		out.Sources[h.display(abs)] = sum
 		return nil
 	}
-	for _, name := range []string{"go.mod", "go.sum", "go.work", "go.work.sum", filepath.Join("vendor", "modules.txt")} {
+	addDir := func(dir string) error {
+		l, err := h.listing(dir)
+		if err != nil {
+			return err
+		}
+		if out.Dirs != nil {
+			out.Dirs[h.display(dir)] = l.digest
+		}
+		return nil
+	}
+	if err := addDir(h.root); err != nil {
+		return scan{}, fmt.Errorf("sources for %s: %w", p, err)
+	}
+	if err := addDir(filepath.Join(h.root, "vendor")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return scan{}, fmt.Errorf("sources for %s: %w", p, err)
+	}
+	for _, name := range moduleFiles {
 		if err := add(filepath.Join(h.root, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, err
+			return scan{}, err
 		}
 	}
 
-	err := project.Packages(&ctxt, mods, mainImport, func(ip, dir string, pkg *build.Package) error {
-		var files []string
-		for _, list := range [][]string{pkg.GoFiles, pkg.SFiles, pkg.HFiles, pkg.SysoFiles} {
-			files = append(files, list...)
+	seen := map[string]bool{}
+	queue := []string{mainImport}
+	for len(queue) > 0 {
+		ip := queue[0]
+		queue = queue[1:]
+		if seen[ip] {
+			continue
 		}
-		for _, f := range files {
-			if err := add(filepath.Join(dir, f)); err != nil {
-				return fmt.Errorf("hash sources of %s: %w", ip, err)
+		seen[ip] = true
+		dir, ok := project.DirFor(mods, ip)
+		if !ok {
+			continue
+		}
+		if err := addDir(dir); err != nil {
+			return scan{}, fmt.Errorf("read package %s: %w", ip, err)
+		}
+		pkg, err := h.importDir(dir, p, tags)
+		if err != nil {
+			var noGo *build.NoGoError
+			if errors.As(err, &noGo) {
+				continue
+			}
+			return scan{}, fmt.Errorf("sources for %s: read package %s: %w", p, ip, err)
+		}
+		for _, list := range [][]string{pkg.GoFiles, pkg.SFiles, pkg.HFiles, pkg.SysoFiles} {
+			for _, f := range list {
+				if err := add(filepath.Join(dir, f)); err != nil {
+					return scan{}, fmt.Errorf("hash sources of %s: %w", ip, err)
+				}
 			}
 		}
-		embedded, err := embedFiles(dir, pkg.EmbedPatterns)
+		embedded, walked, exact, err := embedFiles(dir, pkg.EmbedPatterns)
 		if err != nil {
-			return fmt.Errorf("hash embedded files of %s: %w", ip, err)
+			return scan{}, fmt.Errorf("hash embedded files of %s: %w", ip, err)
+		}
+		if !exact {
+			out.Dirs = nil
+		}
+		for _, d := range walked {
+			if err := addDir(d); err != nil {
+				return scan{}, fmt.Errorf("hash embedded files of %s: %w", ip, err)
+			}
 		}
 		for _, f := range embedded {
 			if err := add(f); err != nil {
-				return fmt.Errorf("hash embedded files of %s: %w", ip, err)
+				return scan{}, fmt.Errorf("hash embedded files of %s: %w", ip, err)
 			}
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("sources for %s: %w", p, err)
+		queue = append(queue, pkg.Imports...)
 	}
 	return out, nil
 }
 
+// unchanged reports whether the files and directory listings of an
+// earlier scan are all as they were: then the scan itself would find the
+// same files with the same digests, and need not run. Every digest comes
+// from the stat cache or a read; nothing is trusted from the record alone.
+func (h *hasher) unchanged(prev scan) bool {
+	if len(prev.Dirs) == 0 || len(prev.Sources) == 0 {
+		return false
+	}
+	for d, want := range prev.Dirs {
+		l, err := h.listing(h.abs(d))
+		if err != nil || l.digest != want {
+			return false
+		}
+	}
+	for f, want := range prev.Sources {
+		if sum, err := h.file(h.abs(f)); err != nil || sum != want {
+			return false
+		}
+	}
+	return true
+}
+
 func (h *hasher) display(abs string) string {
-	if rel, err := filepath.Rel(h.root, abs); err == nil {
+	if rel, err := filepath.Rel(h.root, abs); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 		return filepath.ToSlash(rel)
 	}
 	return filepath.ToSlash(abs)
 }
 
+func (h *hasher) abs(display string) string {
+	p := filepath.FromSlash(display)
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(h.root, p)
+}
+
 // embedFiles expands //go:embed patterns the way the compiler does closely
 // enough for change detection: a matched directory contributes every file
-// below it.
-func embedFiles(dir string, patterns []string) ([]string, error) {
-	var out []string
+// below it. walked are the directories whose listings decide the match;
+// exact is false when a pattern has a wildcard in a directory part, so
+// that no fixed set of listings decides it.
+func embedFiles(dir string, patterns []string) (files, walked []string, exact bool, err error) {
+	exact = true
 	for _, pat := range patterns {
 		pat = strings.TrimPrefix(pat, "all:")
-		matches, err := filepath.Glob(filepath.Join(dir, filepath.FromSlash(path.Clean(pat))))
+		full := filepath.Join(dir, filepath.FromSlash(path.Clean(pat)))
+		if parent := filepath.Dir(full); strings.ContainsAny(parent, `*?[\`) {
+			exact = false
+		} else if parent != dir {
+			walked = append(walked, parent)
+		}
+		matches, err := filepath.Glob(full)
 		if err != nil {
-			return nil, err
+			return nil, nil, false, err
 		}
 		for _, m := range matches {
 			err := filepath.WalkDir(m, func(p string, d fs.DirEntry, err error) error {
 				if err != nil {
 					return err
 				}
-				if d.Type().IsRegular() {
-					out = append(out, p)
+				if d.IsDir() {
+					walked = append(walked, p)
+				} else if d.Type().IsRegular() {
+					files = append(files, p)
 				}
 				return nil
 			})
 			if err != nil {
-				return nil, err
+				return nil, nil, false, err
 			}
 		}
 	}
-	slices.Sort(out)
-	return slices.Compact(out), nil
+	slices.Sort(files)
+	slices.Sort(walked)
+	return slices.Compact(files), slices.Compact(walked), exact, nil
 }

@@ -45,6 +45,14 @@ type LayoutOptions struct {
 	// instead of building it, and keeps the layouts built here. Default:
 	// none.
 	Remote LayoutRemote
+	// Sums hashes the binaries for the skip record, such as a stat cache
+	// shared with the build that wrote them. Default: each is read.
+	Sums FileSums
+}
+
+// FileSums returns a file's hex SHA-256 and size.
+type FileSums interface {
+	Sum(path string) (string, int64, error)
 }
 
 // LayoutRemote keeps OCI layouts where another machine finds them, under a
@@ -96,7 +104,7 @@ func BuildLayout(ctx context.Context, bins []Binary, cfg Config, lo LayoutOption
 	if lo.Dir == "" || lo.RefName == "" {
 		return nil, errors.New("build image layout: no layout directory or ref name given")
 	}
-	now, err := inputs(bins, cfg, lo.Extra)
+	now, err := inputs(bins, cfg, lo.Extra, lo.Sums)
 	if err != nil {
 		return nil, err
 	}
@@ -249,7 +257,7 @@ func LayoutHolds(ctx context.Context, dir, ref, digest string) bool {
 
 // inputs hashes everything an index is made of. Base is "" when the base
 // cannot be keyed.
-func inputs(bins []Binary, cfg Config, extra []string) (record, error) {
+func inputs(bins []Binary, cfg Config, extra []string, sums FileSums) (record, error) {
 	r := record{Format: recordFormat}
 	switch {
 	case cfg.Base == "":
@@ -259,7 +267,13 @@ func inputs(bins []Binary, cfg Config, extra []string) (record, error) {
 	}
 	h := sha256.New()
 	for _, b := range bins {
-		sum, err := fileSum(b.Path)
+		var sum string
+		var err error
+		if sums != nil {
+			sum, _, err = sums.Sum(b.Path)
+		} else {
+			sum, err = fileSum(b.Path)
+		}
 		if err != nil {
 			return r, fmt.Errorf("binary for %s missing: run go:build first: %w", platformString(b.Platform), err)
 		}

@@ -121,6 +121,10 @@ func Packages(ctxt *build.Context, mods map[string]string, root string, visit fu
 	return nil
 }
 
+// DirFor maps an import path to its directory when one of the local
+// modules (see LocalModules) holds it, the longest module path winning.
+func DirFor(mods map[string]string, ip string) (string, bool) { return dirFor(mods, ip) }
+
 // dirFor maps an import path to its directory when a local module holds
 // it, the longest module path winning.
 func dirFor(mods map[string]string, ip string) (string, bool) {

@@ -87,6 +87,13 @@ func (w *Workspace) build(ctx context.Context, st Stamp, dryRun bool) ([]gobuild
 	if w.Cfg.Jobs > 0 {
 		opts = append(opts, gobuild.WithJobs(w.Cfg.Jobs))
 	}
+	if !dryRun {
+		opts = append(opts, gobuild.WithStatCache(w.statCache()))
+		defer w.saveStats(ctx, "go:build")
+	}
+	if w.onBuildWork != nil && !dryRun {
+		opts = append(opts, gobuild.WithOnWork(w.onBuildWork))
+	}
 	return gobuild.Build(ctx, w.Proj, opts...)
 }
 

@@ -171,7 +171,7 @@ func (w *Workspace) LayoutRefName(v *semver.Version) string {
 func (w *Workspace) imageLayout(st Stamp, dryRun bool) image.LayoutOptions {
 	return image.LayoutOptions{
 		Dir: w.Dist("image"), RefName: w.LayoutRefName(st.Version), Record: w.Dist(".hoist", "image.json"),
-		Extra: w.Cfg.Image.Tarball, Force: w.Env.Force, DryRun: dryRun,
+		Extra: w.Cfg.Image.Tarball, Force: w.Env.Force, DryRun: dryRun, Sums: w.statCache(),
 	}
 }
 
@@ -189,6 +189,7 @@ func (w *Workspace) BuildImage(ctx context.Context, target string, st Stamp) (*I
 		return nil, err
 	}
 	lo := w.imageLayout(st, false)
+	defer w.saveStats(ctx, target)
 	cache, err := w.openBuildCache(ctx, target)
 	if err != nil {
 		return nil, err

@@ -24,6 +24,7 @@ import (
 	"github.com/hoistdev/hoist/artifact"
 	"github.com/hoistdev/hoist/checksum"
 	"github.com/hoistdev/hoist/internal/atomicfile"
+	"github.com/hoistdev/hoist/internal/statcache"
 	"github.com/hoistdev/hoist/platform"
 	"github.com/hoistdev/hoist/project"
 	"github.com/hoistdev/hoist/sbom"
@@ -70,6 +71,9 @@ type PackageOptions struct {
 	// cache restores the packages another runner made from the same
 	// inputs and stores the ones made here; nil without a build cache.
 	cache *buildCache
+	// stats hashes inputs and outputs through dist's stat cache; nil
+	// reads every file.
+	stats *statcache.Cache
 	// Force packs even when the record says nothing changed. Default: false.
 	Force bool
 	// DryRun decides whether packing is needed, and why, without writing
@@ -210,7 +214,7 @@ func Package(ctx context.Context, o PackageOptions) (*PackageResult, error) {
 	if !o.Force {
 		reason = changed(old, &rec)
 		if reason == "" {
-			reason = outputsChanged(ctx, o.Dist, old.Outputs, o.Jobs)
+			reason = outputsChanged(ctx, &o, old.Outputs)
 		}
 		if reason == "" {
 			fmt.Fprintf(o.Log, "package: skipped, inputs unchanged and %d outputs intact\n", len(old.Outputs))
@@ -380,7 +384,7 @@ func collectInputs(ctx context.Context, o *PackageOptions) ([]packInput, []*unit
 				}
 				return fmt.Errorf("package %s: %w", in.Path, err)
 			}
-			sum, _, err := checksum.SHA256File(ctx, in.Path)
+			sum, _, err := o.sum(ctx, in.Path)
 			if err != nil {
 				return fmt.Errorf("package: hash %s: %w", in.Path, err)
 			}
@@ -474,7 +478,8 @@ func changed(old, rec *packRecord) string {
 
 // outputsChanged checks that every recorded output still has its size and
 // digest, and says which one does not.
-func outputsChanged(ctx context.Context, dist string, outs []packOutput, jobs int) string {
+func outputsChanged(ctx context.Context, o *PackageOptions, outs []packOutput) string {
+	dist, jobs := o.Dist, o.Jobs
 	if len(outs) == 0 {
 		return "no outputs recorded"
 	}
@@ -497,7 +502,7 @@ func outputsChanged(ctx context.Context, dist string, outs []packOutput, jobs in
 			case gctx.Err() != nil:
 				return gctx.Err()
 			default:
-				if sum, _, err := checksum.SHA256File(ctx, p); err != nil || sum != out.SHA256 {
+				if sum, _, err := o.sum(ctx, p); err != nil || sum != out.SHA256 {
 					bad[i] = out.File + " was modified"
 				}
 			}
@@ -679,11 +684,24 @@ func checkNames(p platform.Platform, files []archive.File) error {
 	return nil
 }
 
+// sum hashes a file through the stat cache when there is one.
+func (o *PackageOptions) sum(ctx context.Context, path string) (string, int64, error) {
+	if o.stats != nil {
+		return o.stats.Sum(path)
+	}
+	return checksum.SHA256File(ctx, path)
+}
+
 // describe hashes a written output and fills in its artifact entry.
 func describe(ctx context.Context, o *PackageOptions, a artifact.Artifact, abs string) (packOutput, error) {
 	sum, size, err := checksum.SHA256File(ctx, abs)
 	if err != nil {
 		return packOutput{}, fmt.Errorf("package: hash %s: %w", abs, err)
+	}
+	if o.stats != nil {
+		if err := o.stats.Remember(abs, sum); err != nil {
+			return packOutput{}, fmt.Errorf("package: %w", err)
+		}
 	}
 	a.Path = relSlash(o.Root, abs)
 	a.Digest = "sha256:" + sum

@@ -132,6 +132,7 @@ func (w *Workspace) Pack(ctx context.Context, st Stamp) (*PackageResult, error) 
 	}
 	defer cache.close()
 	o.cache = cache
+	defer w.saveStats(ctx, "package")
 	res, err := Package(ctx, o)
 	if err != nil {
 		return nil, err
@@ -148,7 +149,7 @@ func (w *Workspace) packageOptions(st Stamp, bins []artifact.Artifact, dryRun bo
 	o := PackageOptions{
 		Root: w.Cfg.Dir, Dist: w.Cfg.Dist, Project: w.Proj.Name, Version: st.Version.String(), ModTime: st.Rev.Time,
 		Binaries: bins, ExtraFiles: w.Cfg.Release.ExtraFiles,
-		Force: w.Env.Force, DryRun: dryRun, Log: w.Out,
+		Force: w.Env.Force, DryRun: dryRun, Log: w.Out, stats: w.statCache(),
 	}
 	if dryRun {
 		o.Log = nil

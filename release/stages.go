@@ -10,7 +10,6 @@ import (
 
 	"github.com/hoistdev/hoist/artifact"
 	"github.com/hoistdev/hoist/checksum"
-	"github.com/hoistdev/hoist/gobuild"
 	"github.com/hoistdev/hoist/image"
 	"github.com/hoistdev/hoist/platform"
 	"github.com/hoistdev/hoist/project"
@@ -299,16 +298,20 @@ func (buildStage) Plan(ctx context.Context, st *State) (string, error) {
 }
 
 func (buildStage) Run(ctx context.Context, st *State) (string, error) {
+	// New binaries make a new image, which a snapshot pushes to the
+	// embedded registry: start it as soon as the first binary is to be
+	// compiled or restored, so that its start-up (a compile of
+	// hoist-registry on a cold machine) overlaps the build, packages and
+	// image. A run with a registry configured never starts it.
+	if _, skip := imageSkip(st); !skip && st.Mode == ModeSnapshot {
+		st.W.onBuildWork = func() { st.W.startEmbeddedEarly(ctx) }
+		defer func() { st.W.onBuildWork = nil }()
+	}
 	results, err := st.W.BuildBinaries(ctx, st.Stamp)
 	if err != nil {
 		return "", err
 	}
 	st.Built = results
-	// New binaries make a new image, which a snapshot pushes to the
-	// embedded registry: start it now, while packages and image are made.
-	if _, skip := imageSkip(st); !skip && st.Mode == ModeSnapshot && slices.ContainsFunc(results, func(r gobuild.Result) bool { return !r.Skipped || r.Restored }) {
-		st.W.startEmbeddedEarly(ctx)
-	}
 	_, line := buildSummary(results)
 	return line, nil
 }

@@ -14,7 +14,9 @@ import (
 
 	"github.com/hoistdev/hoist/artifact"
 	"github.com/hoistdev/hoist/config"
+	"github.com/hoistdev/hoist/gobuild"
 	"github.com/hoistdev/hoist/internal/lockfile"
+	"github.com/hoistdev/hoist/internal/statcache"
 	"github.com/hoistdev/hoist/project"
 	"github.com/hoistdev/hoist/version"
 )
@@ -59,8 +61,30 @@ type Workspace struct {
 	cacheRunOnce sync.Once
 	cacheRun     string
 
-	earlyMu sync.Mutex
-	early   *earlyEmbedded
+	earlyMu   sync.Mutex
+	early     *earlyEmbedded
+	statsOnce sync.Once
+	stats     *statcache.Cache
+
+	// onBuildWork runs once when go:build is about to compile or restore
+	// a binary (gobuild.WithOnWork); nil when nothing waits for that.
+	onBuildWork func()
+}
+
+// statCache is the stat cache of dist/ (gobuild.StatCachePath), opened
+// once per process and shared by the build, the packages and the image,
+// so that a binary hashed by one step is not read again by the next.
+func (w *Workspace) statCache() *statcache.Cache {
+	w.statsOnce.Do(func() { w.stats = statcache.Open(gobuild.StatCachePath(w.Dist())) })
+	return w.stats
+}
+
+// saveStats writes the stat cache back after a step; a failure costs the
+// next run a hash of every file, so it is a note, not an error.
+func (w *Workspace) saveStats(ctx context.Context, target string) {
+	if err := w.statCache().Save(context.WithoutCancel(ctx)); err != nil {
+		w.Logf(target, "note: %v (the next run hashes its files again)", err)
+	}
 }
 
 // lockDist takes dist/'s lock for the work that follows, so that two runs
