@@ -497,3 +497,92 @@ func TestExecName(t *testing.T) {
 		t.Errorf("execName for windows = %q, want web.exe", got)
 	}
 }
+
+// TestBuildEmbedAndHook: files added under an embedded directory rebuild
+// even on the path that skips parsing; the work hook runs once for a
+// build and not for a no-op.
+func TestBuildEmbedAndHook(t *testing.T) {
+	proj := newModule(t)
+	for name, content := range map[string]string{
+		"internal/info/assets.go":      "package info\n\nimport \"embed\"\n\n//go:embed static\nvar Static embed.FS\n",
+		"internal/info/static/a.txt":   "a",
+		"internal/info/static/sub/b.h": "b",
+	} {
+		p := filepath.Join(proj.Root, filepath.FromSlash(name))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte(content), 0o644)
+	}
+	var hooks atomic.Int32
+	opts := append(stampOpts(proj, "1.0.0"), WithPlatforms(host), WithOnWork(func() { hooks.Add(1) }))
+	build := func() Result {
+		t.Helper()
+		res, err := Build(t.Context(), proj, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res[0]
+	}
+	if r := build(); r.Skipped || hooks.Load() != 1 {
+		t.Fatalf("first build: skipped %v, hook ran %d times; want a build and one call", r.Skipped, hooks.Load())
+	}
+	if r := build(); !r.Skipped || hooks.Load() != 1 {
+		t.Fatalf("no-op: skipped %v (%s), hook ran %d times; want a skip and no call", r.Skipped, r.Reason, hooks.Load())
+	}
+	for _, tt := range []struct{ file, want string }{
+		{"internal/info/static/sub/c.txt", "internal/info/static/sub/c.txt added"},
+		{"internal/info/static/sub/d/e.txt", "internal/info/static/sub/d/e.txt added"},
+	} {
+		p := filepath.Join(proj.Root, filepath.FromSlash(tt.file))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte("new"), 0o644)
+		if r := build(); r.Skipped || !strings.Contains(r.Reason, tt.want) {
+			t.Errorf("after adding %s: skipped %v, reason %q; want a rebuild because %q", tt.file, r.Skipped, r.Reason, tt.want)
+		}
+	}
+}
+
+// TestNoopSkipsParsing: after a build, the recorded scan stands for the
+// sources (so a no-op does not parse the packages again), also once dist/
+// exists beside go.mod; a file added to a package, a new vendor/
+// directory or an edited source each make it stand no longer.
+func TestNoopSkipsParsing(t *testing.T) {
+	proj := newModule(t)
+	if _, err := Build(t.Context(), proj, append(stampOpts(proj, "1.0.0"), WithPlatforms(host))...); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := readRecord(filepath.Join(proj.Root, "dist", ".hoist", "build", "svc_"+host.Slug()+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prev := scan{Sources: rec.Sources, Dirs: rec.Dirs}
+	if !newHasher(proj.Root, nil).unchanged(prev) {
+		t.Fatalf("the scan recorded by the build does not stand for the same tree: %v", rec.Dirs)
+	}
+	for _, tt := range []struct {
+		name         string
+		change, undo func() error
+	}{
+		{"file added to a package",
+			func() error { return os.WriteFile(filepath.Join(proj.Root, "internal", "info", "x.go"), []byte("package info\n"), 0o644) },
+			func() error { return os.Remove(filepath.Join(proj.Root, "internal", "info", "x.go")) }},
+		{"vendor directory created",
+			func() error { return os.Mkdir(filepath.Join(proj.Root, "vendor"), 0o755) },
+			func() error { return os.Remove(filepath.Join(proj.Root, "vendor")) }},
+		{"source edited",
+			func() error { return os.WriteFile(filepath.Join(proj.Root, "cmd", "svc", "main.go"), []byte(mainSrc+"\n"), 0o644) },
+			func() error { return os.WriteFile(filepath.Join(proj.Root, "cmd", "svc", "main.go"), []byte(mainSrc), 0o644) }},
+	} {
+		if err := tt.change(); err != nil {
+			t.Fatal(err)
+		}
+		if newHasher(proj.Root, nil).unchanged(prev) {
+			t.Errorf("%s: the old scan still stands", tt.name)
+		}
+		if err := tt.undo(); err != nil {
+			t.Fatal(err)
+		}
+		if !newHasher(proj.Root, nil).unchanged(prev) {
+			t.Errorf("%s, then undone: the old scan no longer stands", tt.name)
+		}
+	}
+}

@@ -54,9 +54,36 @@ func memoize[K comparable, T any](mu *sync.Mutex, m map[K]*memo[T], k K, f func(
 	return e.val, e.err
 }
 
+// listing is one directory's entries with two digests: of the names of
+// its files (what decides a package's files; a subdirectory such as dist/
+// appearing beside go.mod does not), and of every entry with its kind
+// (what decides an embedded directory's files).
 type listing struct {
-	infos  []fs.FileInfo
-	digest string
+	infos      []fs.FileInfo
+	files, all string
+}
+
+// Prefixes of a scan's directory digests, saying which digest of the
+// listing it is, and the digest of a directory that does not exist.
+const (
+	filesDigest = "files:"
+	allDigest   = "all:"
+	absentDir   = "absent"
+)
+
+// dirDigest returns the digest of dir of the kind that want has (a value
+// of scan.Dirs), or the files digest when want is "".
+func (h *hasher) dirDigest(dir, want string) (string, error) {
+	l, err := h.listing(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return absentDir, nil
+	case err != nil:
+		return "", err
+	case strings.HasPrefix(want, allDigest):
+		return allDigest + l.all, nil
+	}
+	return filesDigest + l.files, nil
 }
 
 type pkgKey struct{ dir, goos, goarch, tags string }
@@ -83,17 +110,20 @@ func (h *hasher) listing(dir string) (listing, error) {
 		if err != nil {
 			return listing{}, err
 		}
-		d := sha256.New()
+		files, all := sha256.New(), sha256.New()
 		infos := make([]fs.FileInfo, 0, len(entries))
 		for _, e := range entries {
-			fmt.Fprintf(d, "%s %v\n", e.Name(), e.Type())
+			fmt.Fprintf(all, "%s %v\n", e.Name(), e.Type())
+			if !e.IsDir() {
+				fmt.Fprintf(files, "%s\n", e.Name())
+			}
 			fi, err := e.Info()
 			if err != nil {
 				return listing{}, err
 			}
 			infos = append(infos, fi)
 		}
-		return listing{infos: infos, digest: hex.EncodeToString(d.Sum(nil))}, nil
+		return listing{infos: infos, files: hex.EncodeToString(files.Sum(nil)), all: hex.EncodeToString(all.Sum(nil))}, nil
 	})
 }
 
@@ -153,20 +183,26 @@ func (h *hasher) sources(mods map[string]string, mainImport string, p platform.P
 		out.Sources[h.display(abs)] = sum
 		return nil
 	}
-	addDir := func(dir string) error {
-		l, err := h.listing(dir)
+	addDir := func(dir, kind string) error {
+		d, err := h.dirDigest(dir, kind)
 		if err != nil {
 			return err
 		}
 		if out.Dirs != nil {
-			out.Dirs[h.display(dir)] = l.digest
+			// A directory both parsed and embedded keeps the stricter
+			// digest of all its entries.
+			if prev := out.Dirs[h.display(dir)]; !strings.HasPrefix(prev, allDigest) {
+				out.Dirs[h.display(dir)] = d
+			}
 		}
 		return nil
 	}
-	if err := addDir(h.root); err != nil {
+	// The root's files hold go.mod and go.work; vendor/ holds modules.txt
+	// and, absent, is recorded as absent so that its creation is seen.
+	if err := addDir(h.root, filesDigest); err != nil {
 		return scan{}, fmt.Errorf("sources for %s: %w", p, err)
 	}
-	if err := addDir(filepath.Join(h.root, "vendor")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := addDir(filepath.Join(h.root, "vendor"), filesDigest); err != nil {
 		return scan{}, fmt.Errorf("sources for %s: %w", p, err)
 	}
 	for _, name := range moduleFiles {
@@ -188,7 +224,7 @@ func (h *hasher) sources(mods map[string]string, mainImport string, p platform.P
 		if !ok {
 			continue
 		}
-		if err := addDir(dir); err != nil {
+		if err := addDir(dir, filesDigest); err != nil {
 			return scan{}, fmt.Errorf("read package %s: %w", ip, err)
 		}
 		pkg, err := h.importDir(dir, p, tags)
@@ -214,7 +250,7 @@ func (h *hasher) sources(mods map[string]string, mainImport string, p platform.P
 			out.Dirs = nil
 		}
 		for _, d := range walked {
-			if err := addDir(d); err != nil {
+			if err := addDir(d, allDigest); err != nil {
 				return scan{}, fmt.Errorf("hash embedded files of %s: %w", ip, err)
 			}
 		}
@@ -237,8 +273,7 @@ func (h *hasher) unchanged(prev scan) bool {
 		return false
 	}
 	for d, want := range prev.Dirs {
-		l, err := h.listing(h.abs(d))
-		if err != nil || l.digest != want {
+		if got, err := h.dirDigest(h.abs(d), want); err != nil || got != want {
 			return false
 		}
 	}
