@@ -261,6 +261,7 @@ func Build(ctx context.Context, proj *project.Project, opts ...Option) (results 
 		}()
 	}
 	h := newHasher(proj.Root, sc)
+	h.recDir = filepath.Join(o.dist, ".hoist", "build")
 
 	jobs := make([]*job, 0, len(proj.Mains)*len(o.platforms))
 	for _, m := range proj.Mains {
@@ -306,7 +307,7 @@ func Build(ctx context.Context, proj *project.Project, opts ...Option) (results 
 	g.SetLimit(o.jobs)
 	for _, grp := range o.groups(jobs) {
 		g.Go(func() error {
-			if err := o.compile(gctx, proj, sc, grp); err != nil {
+			if err := o.compile(gctx, proj, h, grp); err != nil {
 				return err
 			}
 			for _, j := range grp {
@@ -317,6 +318,9 @@ func Build(ctx context.Context, proj *project.Project, opts ...Option) (results 
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
+	}
+	if !o.dryRun {
+		h.pruneSets()
 	}
 	results = make([]Result, len(jobs))
 	for i, j := range jobs {
@@ -332,17 +336,20 @@ func StatCachePath(dist string) string { return filepath.Join(dist, ".hoist", "s
 // record is what the skip check compares; it is saved beside the dist
 // output after each successful build.
 type record struct {
-	GoVersion string            `json:"go_version"`
-	Args      []string          `json:"args"`
-	Env       []string          `json:"env"`
-	Stamp     Stamp             `json:"stamp"`
-	Sources   map[string]string `json:"sources"`
-	// Dirs are the directory listings that decided which files Sources
-	// holds (see scan): unchanged listings and digests let the next run
-	// skip parsing the packages.
-	Dirs   map[string]string `json:"dirs,omitempty"`
-	SHA256 string            `json:"sha256"`
-	Size   int64             `json:"size"`
+	GoVersion string   `json:"go_version"`
+	Args      []string `json:"args"`
+	Env       []string `json:"env"`
+	Stamp     Stamp    `json:"stamp"`
+	// Sources are the files the binary is built from, with their digests,
+	// and Dirs the directory listings that chose them (see scan): an
+	// unchanged set lets the next run skip parsing the packages. Both are
+	// stored in the source set named by SourceSet (see sets.go), not in
+	// the record.
+	Sources   map[string]string `json:"sources,omitempty"`
+	Dirs      map[string]string `json:"dirs,omitempty"`
+	SourceSet string            `json:"source_set,omitempty"`
+	SHA256    string            `json:"sha256"`
+	Size      int64             `json:"size"`
 }
 
 // job is one binary for one platform on its way through Build.
@@ -369,11 +376,22 @@ func (o *options) check(ctx context.Context, proj *project.Project, h *hasher, m
 	res := &j.res
 	j.recPath = filepath.Join(o.dist, ".hoist", "build", m.Name+"_"+p.Slug()+".json")
 	prev, prevErr := readRecord(j.recPath)
+	if prevErr == nil && prev.SourceSet != "" {
+		if s, err := h.loadSet(prev.SourceSet); err != nil {
+			prevErr = err
+		} else {
+			prev.Sources, prev.Dirs = s.Sources, s.Dirs
+		}
+	}
 
 	var sc scan
-	if prevErr == nil && h.unchanged(scan{Sources: prev.Sources, Dirs: prev.Dirs}) {
-		sc = scan{Sources: prev.Sources, Dirs: prev.Dirs}
-	} else {
+	set := ""
+	switch {
+	case prevErr == nil && prev.SourceSet != "" && h.unchangedSet(prev.SourceSet, scan{Sources: prev.Sources, Dirs: prev.Dirs}):
+		sc, set = scan{Sources: prev.Sources, Dirs: prev.Dirs}, prev.SourceSet
+	case prevErr == nil && prev.SourceSet == "" && h.unchanged(scan{Sources: prev.Sources, Dirs: prev.Dirs}):
+		sc = scan{Sources: prev.Sources, Dirs: prev.Dirs} // a record from before source sets
+	default:
 		var err error
 		if sc, err = h.sources(mods, m.ImportPath, p, o.tags); err != nil {
 			return err
@@ -384,7 +402,7 @@ func (o *options) check(ctx context.Context, proj *project.Project, h *hasher, m
 	// The flags without "build" and the trailing "-o OUT PKG": what any
 	// machine would pass.
 	res.Flags, res.Env = slices.Clone(j.args[1:len(j.args)-3]), env
-	j.now = record{GoVersion: goVersion, Args: j.args, Env: env, Stamp: o.stamp, Sources: sc.Sources, Dirs: sc.Dirs}
+	j.now = record{GoVersion: goVersion, Args: j.args, Env: env, Stamp: o.stamp, Sources: sc.Sources, Dirs: sc.Dirs, SourceSet: set}
 	j.now.Stamp.Date = j.now.Stamp.Date.UTC()
 
 	reason := ""
@@ -393,6 +411,9 @@ func (o *options) check(ctx context.Context, proj *project.Project, h *hasher, m
 	}
 	if !o.force && prevErr == nil && reason == "" {
 		sum, size, err := checkBinary(h.sc, out, prev)
+		if err == nil && prev.SourceSet == "" {
+			err = h.writeRecord(j.recPath, &prev) // moves its sources into a set
+		}
 		if err == nil {
 			res.Skipped, res.SHA256, res.Size = true, sum, size
 			res.Reason = fmt.Sprintf("up to date (%d source files, flags, stamp and %s unchanged)", len(sc.Sources), goVersion)
@@ -431,7 +452,7 @@ func (o *options) check(ctx context.Context, proj *project.Project, h *hasher, m
 				return err
 			}
 			j.now.SHA256, j.now.Size = sum, size
-			if err := writeRecord(j.recPath, j.now); err != nil {
+			if err := h.writeRecord(j.recPath, &j.now); err != nil {
 				return err
 			}
 			res.Skipped, res.Restored, res.SHA256, res.Size = true, true, sum, size
@@ -510,7 +531,7 @@ func isMajorVersion(s string) bool {
 // compile runs one go command for a group of binaries of one platform
 // with the same flags, then hashes and records each output. A group of
 // one builds straight to its output, as `go build -o OUT PKG` would.
-func (o *options) compile(ctx context.Context, proj *project.Project, sc *statcache.Cache, grp []*job) error {
+func (o *options) compile(ctx context.Context, proj *project.Project, h *hasher, grp []*job) error {
 	first := grp[0]
 	names := make([]string, len(grp))
 	for i, j := range grp {
@@ -545,7 +566,7 @@ func (o *options) compile(ctx context.Context, proj *project.Project, sc *statca
 		}
 	}
 	for _, j := range grp {
-		if err := o.finish(ctx, sc, j); err != nil {
+		if err := o.finish(ctx, h, j); err != nil {
 			return err
 		}
 	}
@@ -553,17 +574,17 @@ func (o *options) compile(ctx context.Context, proj *project.Project, sc *statca
 }
 
 // finish hashes a compiled binary, records it and saves it to the remote.
-func (o *options) finish(ctx context.Context, sc *statcache.Cache, j *job) error {
+func (o *options) finish(ctx context.Context, h *hasher, j *job) error {
 	out := j.res.Path
 	sum, size, err := hashFile(out)
 	if err != nil {
 		return fmt.Errorf("build %s for %s: %w", j.m.Name, j.p, err)
 	}
-	if err := sc.Remember(out, sum); err != nil {
+	if err := h.sc.Remember(out, sum); err != nil {
 		return err
 	}
 	j.now.SHA256, j.now.Size = sum, size
-	if err := writeRecord(j.recPath, j.now); err != nil {
+	if err := h.writeRecord(j.recPath, &j.now); err != nil {
 		return err
 	}
 	if o.remote != nil {
@@ -690,6 +711,8 @@ func changed(prev, now record) string {
 		return "build flags changed"
 	case !slices.Equal(prev.Env, now.Env):
 		return "build environment changed"
+	case prev.SourceSet != "" && prev.SourceSet == now.SourceSet:
+		return "" // the same stored set, checked file by file
 	}
 	var diffs []string
 	for _, f := range sortedKeys(now.Sources) {
@@ -760,8 +783,18 @@ func readRecord(path string) (record, error) {
 	return r, nil
 }
 
-func writeRecord(path string, r record) error {
-	data, err := json.MarshalIndent(r, "", "  ")
+// writeRecord stores r's sources as a set and r, naming the set, at path.
+func (h *hasher) writeRecord(path string, r *record) error {
+	if r.SourceSet == "" {
+		set, err := h.saveSet(scan{Sources: r.Sources, Dirs: r.Dirs})
+		if err != nil {
+			return err
+		}
+		r.SourceSet = set
+	}
+	out := *r
+	out.Sources, out.Dirs = nil, nil
+	data, err := json.MarshalIndent(out, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode build record: %w", err)
 	}

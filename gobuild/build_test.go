@@ -121,6 +121,14 @@ func TestBuildStampsAndSkips(t *testing.T) {
 	if !strings.Contains(log.String(), "skipped: up to date") {
 		t.Errorf("no-op log = %q, want a skip reason", log.String())
 	}
+	// Both platforms compile the same files: one stored source set.
+	sets := func() int {
+		entries, _ := os.ReadDir(filepath.Join(proj.Root, "dist", ".hoist", "build", "sets"))
+		return len(entries)
+	}
+	if n := sets(); n != 1 {
+		t.Errorf("%d source sets stored for two platforms with the same files, want 1", n)
+	}
 
 	// A touched but unchanged source is read again, and is no change.
 	later := time.Now().Add(time.Hour)
@@ -133,6 +141,12 @@ func TestBuildStampsAndSkips(t *testing.T) {
 	os.WriteFile(filepath.Join(proj.Root, "README.md"), []byte("new docs"), 0o644)
 	if res, _ = Build(t.Context(), proj, opts...); !res[0].Skipped {
 		t.Errorf("README edit rebuilt: %s", res[0].Reason)
+	}
+
+	// A source edit stores a new set and drops the old one.
+	os.WriteFile(filepath.Join(proj.Root, "internal", "info", "info.go"), []byte("package info\n\nconst Name = \"new\"\n"), 0o644)
+	if res, _ = Build(t.Context(), proj, opts...); res[0].Skipped || sets() != 1 {
+		t.Errorf("after a source edit: skipped %v, %d source sets; want a rebuild and one set", res[0].Skipped, sets())
 	}
 }
 
@@ -554,7 +568,12 @@ func TestNoopSkipsParsing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prev := scan{Sources: rec.Sources, Dirs: rec.Dirs}
+	h := newHasher(proj.Root, nil)
+	h.recDir = filepath.Join(proj.Root, "dist", ".hoist", "build")
+	prev, err := h.loadSet(rec.SourceSet)
+	if err != nil || len(rec.Sources) > 0 {
+		t.Fatalf("the record should name a stored source set, not hold one: %v, %d sources inline", err, len(rec.Sources))
+	}
 	if !newHasher(proj.Root, nil).unchanged(prev) {
 		t.Fatalf("the scan recorded by the build does not stand for the same tree: %v", rec.Dirs)
 	}
@@ -563,14 +582,20 @@ func TestNoopSkipsParsing(t *testing.T) {
 		change, undo func() error
 	}{
 		{"file added to a package",
-			func() error { return os.WriteFile(filepath.Join(proj.Root, "internal", "info", "x.go"), []byte("package info\n"), 0o644) },
+			func() error {
+				return os.WriteFile(filepath.Join(proj.Root, "internal", "info", "x.go"), []byte("package info\n"), 0o644)
+			},
 			func() error { return os.Remove(filepath.Join(proj.Root, "internal", "info", "x.go")) }},
 		{"vendor directory created",
 			func() error { return os.Mkdir(filepath.Join(proj.Root, "vendor"), 0o755) },
 			func() error { return os.Remove(filepath.Join(proj.Root, "vendor")) }},
 		{"source edited",
-			func() error { return os.WriteFile(filepath.Join(proj.Root, "cmd", "svc", "main.go"), []byte(mainSrc+"\n"), 0o644) },
-			func() error { return os.WriteFile(filepath.Join(proj.Root, "cmd", "svc", "main.go"), []byte(mainSrc), 0o644) }},
+			func() error {
+				return os.WriteFile(filepath.Join(proj.Root, "cmd", "svc", "main.go"), []byte(mainSrc+"\n"), 0o644)
+			},
+			func() error {
+				return os.WriteFile(filepath.Join(proj.Root, "cmd", "svc", "main.go"), []byte(mainSrc), 0o644)
+			}},
 	} {
 		if err := tt.change(); err != nil {
 			t.Fatal(err)

@@ -29,10 +29,17 @@ type hasher struct {
 	root string
 	sc   *statcache.Cache
 
+	// recDir holds the build records and their source sets; "" stores
+	// nothing.
+	recDir string
+
 	mu       sync.Mutex
 	listings map[string]*memo[listing]
 	pkgs     map[pkgKey]*memo[*build.Package]
 	contents map[string]*memo[[]byte]
+	sets     map[string]*memo[scan]
+	saved    map[string]*memo[bool]
+	checked  map[string]*memo[bool]
 }
 
 // memo is one value computed once, by whichever caller comes first.
@@ -93,7 +100,8 @@ func newHasher(root string, sc *statcache.Cache) *hasher {
 		sc = statcache.New("")
 	}
 	return &hasher{root: root, sc: sc, listings: map[string]*memo[listing]{},
-		pkgs: map[pkgKey]*memo[*build.Package]{}, contents: map[string]*memo[[]byte]{}}
+		pkgs: map[pkgKey]*memo[*build.Package]{}, contents: map[string]*memo[[]byte]{},
+		sets: map[string]*memo[scan]{}, saved: map[string]*memo[bool]{}, checked: map[string]*memo[bool]{}}
 }
 
 // file returns the hex sha256 of an absolute path.
@@ -166,8 +174,8 @@ var moduleFiles = []string{"go.mod", "go.sum", "go.work", "go.work.sum", filepat
 // when a listing cannot stand for the choice (an embed pattern with a
 // wildcard in a directory name).
 type scan struct {
-	Sources map[string]string
-	Dirs    map[string]string
+	Sources map[string]string `json:"sources"`
+	Dirs    map[string]string `json:"dirs,omitempty"`
 }
 
 // sources lists the files that go into one binary for one platform. It

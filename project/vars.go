@@ -1,11 +1,14 @@
 package project
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"go/ast"
 	"go/build"
 	"go/parser"
 	"go/token"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -38,43 +41,102 @@ var (
 // package-level string variables with conventional names, and those of any
 // package of the same module it imports, directly or not.
 func (p *Project) DiscoverVars(m Main) (Vars, error) {
-	var vars Vars
-	mods := map[string]string{p.Module: p.Root}
-	err := Packages(&build.Default, mods, m.ImportPath, func(ip, dir string, pkg *build.Package) error {
-		names, err := stringVars(dir, pkg.GoFiles)
-		if err != nil {
-			return err
-		}
-		symPkg := ip
-		if ip == m.ImportPath {
-			symPkg = "main"
-		}
-		for _, n := range names {
-			sym := symPkg + "." + n
-			switch low := strings.ToLower(n); {
-			case slices.Contains(versionNames, low):
-				vars.Version = append(vars.Version, sym)
-			case slices.Contains(commitNames, low):
-				vars.Commit = append(vars.Commit, sym)
-			case slices.Contains(dateNames, low):
-				vars.Date = append(vars.Date, sym)
-			}
-		}
-		return nil
-	})
+	all, err := p.DiscoverAllVars(m)
 	if err != nil {
-		return Vars{}, fmt.Errorf("scan %s for version variables: %w", m.Name, err)
+		return Vars{}, err
 	}
-	return vars, nil
+	return all[m.Name], nil
 }
 
+// DiscoverAllVars runs DiscoverVars for every main in ms, by name, reading
+// each package once however many of them import it.
+func (p *Project) DiscoverAllVars(ms ...Main) (map[string]Vars, error) {
+	mods := map[string]string{p.Module: p.Root}
+	type pkgVars struct {
+		pkg   *build.Package
+		names []string
+	}
+	seen := map[string]*pkgVars{}
+	ctxt := build.Default
+	out := make(map[string]Vars, len(ms))
+	for _, m := range ms {
+		var vars Vars
+		queue := []string{m.ImportPath}
+		visited := map[string]bool{}
+		for len(queue) > 0 {
+			ip := queue[0]
+			queue = queue[1:]
+			if visited[ip] {
+				continue
+			}
+			visited[ip] = true
+			dir, ok := dirFor(mods, ip)
+			if !ok {
+				continue
+			}
+			pv := seen[dir]
+			if pv == nil {
+				pv = &pkgVars{}
+				pkg, err := ctxt.ImportDir(dir, 0)
+				var noGo *build.NoGoError
+				switch {
+				case errors.As(err, &noGo):
+				case err != nil:
+					return nil, fmt.Errorf("scan %s for version variables: read package %s: %w", m.Name, ip, err)
+				default:
+					pv.pkg = pkg
+					if pv.names, err = stringVars(dir, pkg.GoFiles); err != nil {
+						return nil, fmt.Errorf("scan %s for version variables: %w", m.Name, err)
+					}
+				}
+				seen[dir] = pv
+			}
+			if pv.pkg == nil {
+				continue
+			}
+			symPkg := ip
+			if ip == m.ImportPath {
+				symPkg = "main"
+			}
+			for _, n := range pv.names {
+				sym := symPkg + "." + n
+				switch low := strings.ToLower(n); {
+				case slices.Contains(versionNames, low):
+					vars.Version = append(vars.Version, sym)
+				case slices.Contains(commitNames, low):
+					vars.Commit = append(vars.Commit, sym)
+				case slices.Contains(dateNames, low):
+					vars.Date = append(vars.Date, sym)
+				}
+			}
+			queue = append(queue, pv.pkg.Imports...)
+		}
+		out[m.Name] = vars
+	}
+	return out, nil
+}
+
+// nameHints are substrings of every lower-cased name in versionNames,
+// commitNames and dateNames: a file that contains none of them declares no
+// stamp variable and is not parsed.
+var nameHints = [][]byte{[]byte("version"), []byte("commit"), []byte("revision"), []byte("hash"), []byte("sha"), []byte("date"), []byte("buildtime")}
+
 // stringVars returns the package-level string variables declared in the
-// files of dir.
+// files of dir whose names may be stamp variables.
 func stringVars(dir string, files []string) ([]string, error) {
 	var vars []string
 	fset := token.NewFileSet()
 	for _, name := range files {
-		f, err := parser.ParseFile(fset, filepath.Join(dir, name), nil, parser.SkipObjectResolution)
+		path := filepath.Join(dir, name)
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("scan %s for version variables: %w", dir, err)
+		}
+		low := bytes.ToLower(src)
+		if !slices.ContainsFunc(nameHints, func(h []byte) bool { return bytes.Contains(low, h) }) {
+			continue
+		}
+		f, err := parser.ParseFile(fset, path, src, parser.SkipObjectResolution)
 		if err != nil {
 			return nil, fmt.Errorf("scan %s for version variables: %w", dir, err)
 		}

@@ -44,13 +44,15 @@ func (w *Workspace) build(ctx context.Context, st Stamp, dryRun bool) ([]gobuild
 		return nil, err
 	}
 	vars := map[string]project.Vars{}
+	if w.Cfg.VersionVars == nil {
+		if vars, err = w.Proj.DiscoverAllVars(w.Proj.Mains...); err != nil {
+			return nil, err
+		}
+	}
 	for _, m := range w.Proj.Mains {
 		if w.Cfg.VersionVars != nil {
 			vars[m.Name] = *w.Cfg.VersionVars
 			continue
-		}
-		if vars[m.Name], err = w.Proj.DiscoverVars(m); err != nil {
-			return nil, err
 		}
 		if vars[m.Name].Empty() && !dryRun {
 			w.Logf("go:build", "%s declares no version variables (e.g. var version string in package main): nothing to stamp", m.Name)
