@@ -92,12 +92,12 @@ func rawMatrix(b *testing.B, c *consumer, plats []string, env []string) {
 //   - fresh: no outputs (dist/ and raw/ removed), so every binary is linked;
 //   - no-op: outputs present and nothing changed.
 //
-// The two sides alternate in every iteration and each ratio is the sum of
-// one side over the sum of the other, so load drift affects both alike.
-// No environment knob is set.
+// The two sides alternate, scaleReps times per iteration, and each ratio
+// is the sum of one side over the sum of the other, so load drift affects
+// both alike. No environment knob is set.
 //
-//	go test ./e2e -run '^$' -bench Scaling -benchtime 3x -timeout 2h
-//	BENCH=Scaling BENCHTIME=3x go tool mage bench
+//	go test ./e2e -run '^$' -bench 'Scaling|ColdSnapshot' -benchtime 1x -timeout 2h
+//	BENCH='Scaling|ColdSnapshot' go tool mage bench
 //
 // A cell is picked with a sub-benchmark pattern, such as
 // -bench 'Scaling/bins=20/plats=8/'.
@@ -112,6 +112,11 @@ func BenchmarkScaling(b *testing.B) {
 		}
 	}
 }
+
+// scaleReps is how many paired repetitions one benchmark iteration of a
+// cell runs, so that -benchtime 1x sets the module up once and still
+// pairs several measurements.
+const scaleReps = 3
 
 func scaleCell(b *testing.B, bins int, plats []string, files int) {
 	c := newConsumer(b, scaleModule(bins, files))
@@ -139,7 +144,7 @@ func scaleCell(b *testing.B, bins int, plats []string, files int) {
 
 	var fresh, rawFresh, noop, rawNoop time.Duration
 	b.ResetTimer()
-	for range b.N {
+	for range b.N * scaleReps {
 		clean("dist")
 		clean("raw")
 		fresh += timed(func() { hoistBuild("built in") })
@@ -148,11 +153,53 @@ func scaleCell(b *testing.B, bins int, plats []string, files int) {
 		rawNoop += timed(func() { rawMatrix(b, c, plats, nil) })
 	}
 	b.StopTimer()
-	n := float64(b.N)
+	n := float64(b.N * scaleReps)
 	b.ReportMetric(float64(fresh.Milliseconds())/n, "fresh-ms")
 	b.ReportMetric(float64(rawFresh.Milliseconds())/n, "raw-fresh-ms")
 	b.ReportMetric(float64(fresh)/float64(rawFresh), "fresh/raw")
 	b.ReportMetric(float64(noop.Milliseconds())/n, "noop-ms")
 	b.ReportMetric(float64(rawNoop.Milliseconds())/n, "raw-noop-ms")
 	b.ReportMetric(float64(noop)/float64(rawNoop), "noop/raw")
+}
+
+// BenchmarkColdSnapshot is the first run on a machine with an empty Go
+// build cache: `hoist release:snapshot` of 5 binaries × 4 platforms × 200
+// files (binaries, archives, SBOMs, checksums, the image and its push to
+// the embedded registry, started from a prebuilt hoist-registry as a CI
+// image or a configured registry provides it) against raw parallel
+// `go build` of the same matrix, each from its own empty cache. The
+// magefile is compiled beforehand: it is cached per machine, apart from
+// the Go build cache.
+func BenchmarkColdSnapshot(b *testing.B) {
+	plats := scalePlatforms[4]
+	files := scaleModule(5, 200)
+	// The image's entrypoint is the binary named after the project.
+	files["cmd/scale/main.go"] = files["cmd/bin00/main.go"]
+	delete(files, "cmd/bin00/main.go")
+	c := newConsumer(b, files)
+	env := []string{"PLATFORMS=" + strings.Join(plats, ","), "MAGEFILE_HASHFAST=", "HOIST_REGISTRY_COMMAND=" + registryCommand(b)}
+	c.mustHoist(".", env, "-l")
+	var hoist, raw time.Duration
+	b.ResetTimer()
+	for range b.N {
+		for _, dir := range []string{"dist", "raw"} {
+			if err := os.RemoveAll(c.path(dir)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		start := time.Now()
+		out := c.mustHoist(".", append(env, "GOCACHE="+b.TempDir()), "release:snapshot")
+		hoist += time.Since(start)
+		if !strings.Contains(out, "built in") {
+			b.Fatalf("the snapshot built nothing:\n%s", out)
+		}
+		start = time.Now()
+		rawMatrix(b, c, plats, []string{"GOCACHE=" + b.TempDir()})
+		raw += time.Since(start)
+	}
+	b.StopTimer()
+	n := float64(b.N)
+	b.ReportMetric(hoist.Seconds()/n, "snapshot-s")
+	b.ReportMetric(raw.Seconds()/n, "raw-cold-s")
+	b.ReportMetric(float64(hoist)/float64(raw), "snapshot/raw")
 }
