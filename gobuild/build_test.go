@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -608,6 +609,26 @@ func TestNoopSkipsParsing(t *testing.T) {
 		}
 		if !newHasher(proj.Root, nil).unchanged(prev) {
 			t.Errorf("%s, then undone: the old scan no longer stands", tt.name)
+		}
+	}
+}
+
+func TestSetEncoding(t *testing.T) {
+	s := scan{
+		Sources: map[string]string{"go.mod": "aa", "dir with space/a b.go": "bb", "/abs/x.go": "cc"},
+		Dirs:    map[string]string{".": filesDigest + "dd", "assets": allDigest + "ee", "vendor": absentDir},
+	}
+	d1, data, _ := setDigest(s)
+	got, err := decodeSet(data)
+	if err != nil || !reflect.DeepEqual(got, s) {
+		t.Fatalf("decodeSet(encodeSet(s)) = %+v, %v; want %+v", got, err, s)
+	}
+	if d2, _, _ := setDigest(got); d2 != d1 {
+		t.Errorf("the digest of a decoded set changed: %s vs %s", d2, d1)
+	}
+	for _, bad := range []string{"", "hoist source set 1\nx aa b\n", "hoist source set 1\nf aa\n", "hoist source set 2\n"} {
+		if _, err := decodeSet([]byte(bad)); err == nil {
+			t.Errorf("decodeSet(%q) accepted it", bad)
 		}
 	}
 }

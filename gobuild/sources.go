@@ -66,7 +66,7 @@ func memoize[K comparable, T any](mu *sync.Mutex, m map[K]*memo[T], k K, f func(
 // appearing beside go.mod does not), and of every entry with its kind
 // (what decides an embedded directory's files).
 type listing struct {
-	infos      []fs.FileInfo
+	entries    []fs.DirEntry
 	files, all string
 }
 
@@ -119,19 +119,13 @@ func (h *hasher) listing(dir string) (listing, error) {
 			return listing{}, err
 		}
 		files, all := sha256.New(), sha256.New()
-		infos := make([]fs.FileInfo, 0, len(entries))
 		for _, e := range entries {
 			fmt.Fprintf(all, "%s %v\n", e.Name(), e.Type())
 			if !e.IsDir() {
 				fmt.Fprintf(files, "%s\n", e.Name())
 			}
-			fi, err := e.Info()
-			if err != nil {
-				return listing{}, err
-			}
-			infos = append(infos, fi)
 		}
-		return listing{infos: infos, files: hex.EncodeToString(files.Sum(nil)), all: hex.EncodeToString(all.Sum(nil))}, nil
+		return listing{entries: entries, files: hex.EncodeToString(files.Sum(nil)), all: hex.EncodeToString(all.Sum(nil))}, nil
 	})
 }
 
@@ -152,7 +146,18 @@ func (h *hasher) importDir(dir string, p platform.Platform, tags []string) (*bui
 		ctxt.Dir = h.root
 		ctxt.ReadDir = func(d string) ([]fs.FileInfo, error) {
 			l, err := h.listing(d)
-			return l.infos, err
+			if err != nil {
+				return nil, err
+			}
+			infos := make([]fs.FileInfo, 0, len(l.entries))
+			for _, e := range l.entries {
+				fi, err := e.Info()
+				if err != nil {
+					return nil, err
+				}
+				infos = append(infos, fi)
+			}
+			return infos, nil
 		}
 		ctxt.OpenFile = func(f string) (io.ReadCloser, error) {
 			data, err := h.content(f)

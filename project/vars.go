@@ -2,16 +2,23 @@ package project
 
 import (
 	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"go/ast"
 	"go/build"
 	"go/parser"
 	"go/token"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/hoistdev/hoist/internal/atomicfile"
 )
 
 // Vars names the package variables a build stamps with -X, as full symbols:
@@ -51,13 +58,139 @@ func (p *Project) DiscoverVars(m Main) (Vars, error) {
 // DiscoverAllVars runs DiscoverVars for every main in ms, by name, reading
 // each package once however many of them import it.
 func (p *Project) DiscoverAllVars(ms ...Main) (map[string]Vars, error) {
-	mods := map[string]string{p.Module: p.Root}
-	type pkgVars struct {
-		pkg   *build.Package
-		names []string
+	return p.DiscoverAllVarsCached(nil, ms...)
+}
+
+// VarsCache remembers, per package directory, what stamp-variable
+// discovery found there (its Go files, imports and string variables),
+// keyed on the directory's file names and the digest of every Go file in
+// it, so that a run with nothing changed parses nothing. It is saved as
+// one JSON file; a missing or damaged file is an empty cache.
+type VarsCache struct {
+	path string
+	sums FileSums
+	file varsFile
+	// dirty reports whether entries changed since Open.
+	dirty bool
+}
+
+// FileSums returns a file's hex SHA-256 and size, such as a stat cache.
+type FileSums interface {
+	Sum(path string) (string, int64, error)
+}
+
+type varsFile struct {
+	Format   int                   `json:"format"`
+	Platform string                `json:"platform"`
+	Packages map[string]*varsEntry `json:"packages"`
+}
+
+type varsEntry struct {
+	Names   string            `json:"names"` // digest of the directory's file names
+	Digests map[string]string `json:"digests"`
+	NoGo    bool              `json:"no_go,omitempty"`
+	GoFiles []string          `json:"go_files,omitempty"`
+	Imports []string          `json:"imports,omitempty"`
+	Vars    []string          `json:"vars,omitempty"`
+}
+
+const varsCacheFormat = 1
+
+// OpenVarsCache loads the cache at path; sums hashes the Go files.
+func OpenVarsCache(path string, sums FileSums) *VarsCache {
+	c := &VarsCache{path: path, sums: sums}
+	// What ImportDir decides depends on the platform, cgo and the Go
+	// release (//go:build go1.N lines).
+	tags := build.Default.ReleaseTags
+	plat := fmt.Sprintf("%s/%s cgo=%v %s", build.Default.GOOS, build.Default.GOARCH, build.Default.CgoEnabled, tags[len(tags)-1])
+	if data, err := os.ReadFile(path); err == nil && json.Unmarshal(data, &c.file) == nil &&
+		c.file.Format == varsCacheFormat && c.file.Platform == plat && c.file.Packages != nil {
+		return c
 	}
-	seen := map[string]*pkgVars{}
+	c.file = varsFile{Format: varsCacheFormat, Platform: plat, Packages: map[string]*varsEntry{}}
+	return c
+}
+
+// Save writes the cache back when it changed.
+func (c *VarsCache) Save(ctx context.Context) error {
+	if c == nil || !c.dirty {
+		return nil
+	}
+	data, err := json.Marshal(c.file)
+	if err != nil {
+		return fmt.Errorf("encode stamp variable cache: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(c.path), 0o755); err != nil {
+		return fmt.Errorf("save stamp variable cache: %w", err)
+	}
+	if err := atomicfile.WriteBytes(ctx, c.path, data, 0o644); err != nil {
+		return fmt.Errorf("save stamp variable cache: %w", err)
+	}
+	c.dirty = false
+	return nil
+}
+
+// fingerprint reads dir's file names and the digests of its Go files.
+func (c *VarsCache) fingerprint(dir string) (string, map[string]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return "", nil, err
+	}
+	h := sha256.New()
+	digests := map[string]string{}
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		fmt.Fprintf(h, "%s\n", e.Name())
+		if strings.HasSuffix(e.Name(), ".go") {
+			sum, _, err := c.sums.Sum(filepath.Join(dir, e.Name()))
+			if err != nil {
+				return "", nil, err
+			}
+			digests[e.Name()] = sum
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), digests, nil
+}
+
+// DiscoverAllVarsCached is DiscoverAllVars with a cache (nil: none).
+func (p *Project) DiscoverAllVarsCached(cache *VarsCache, ms ...Main) (map[string]Vars, error) {
+	mods := map[string]string{p.Module: p.Root}
+	seen := map[string]*varsEntry{}
 	ctxt := build.Default
+	scan := func(dir string) (*varsEntry, error) {
+		var names string
+		var digests map[string]string
+		if cache != nil {
+			var err error
+			if names, digests, err = cache.fingerprint(dir); err != nil {
+				return nil, err
+			}
+			if e := cache.file.Packages[dir]; e != nil && e.Names == names && maps.Equal(e.Digests, digests) {
+				return e, nil
+			}
+		}
+		e := &varsEntry{Names: names, Digests: digests}
+		pkg, err := ctxt.ImportDir(dir, 0)
+		var noGo *build.NoGoError
+		switch {
+		case errors.As(err, &noGo):
+			e.NoGo = true
+		case err != nil:
+			return nil, err
+		default:
+			e.GoFiles, e.Imports = pkg.GoFiles, pkg.Imports
+			if e.Vars, err = stringVars(dir, pkg.GoFiles); err != nil {
+				return nil, err
+			}
+		}
+		if cache != nil {
+			cache.file.Packages[dir] = e
+			cache.dirty = true
+		}
+		return e, nil
+	}
 	out := make(map[string]Vars, len(ms))
 	for _, m := range ms {
 		var vars Vars
@@ -74,31 +207,22 @@ func (p *Project) DiscoverAllVars(ms ...Main) (map[string]Vars, error) {
 			if !ok {
 				continue
 			}
-			pv := seen[dir]
-			if pv == nil {
-				pv = &pkgVars{}
-				pkg, err := ctxt.ImportDir(dir, 0)
-				var noGo *build.NoGoError
-				switch {
-				case errors.As(err, &noGo):
-				case err != nil:
+			e := seen[dir]
+			if e == nil {
+				var err error
+				if e, err = scan(dir); err != nil {
 					return nil, fmt.Errorf("scan %s for version variables: read package %s: %w", m.Name, ip, err)
-				default:
-					pv.pkg = pkg
-					if pv.names, err = stringVars(dir, pkg.GoFiles); err != nil {
-						return nil, fmt.Errorf("scan %s for version variables: %w", m.Name, err)
-					}
 				}
-				seen[dir] = pv
+				seen[dir] = e
 			}
-			if pv.pkg == nil {
+			if e.NoGo {
 				continue
 			}
 			symPkg := ip
 			if ip == m.ImportPath {
 				symPkg = "main"
 			}
-			for _, n := range pv.names {
+			for _, n := range e.Vars {
 				sym := symPkg + "." + n
 				switch low := strings.ToLower(n); {
 				case slices.Contains(versionNames, low):
@@ -109,7 +233,7 @@ func (p *Project) DiscoverAllVars(ms ...Main) (map[string]Vars, error) {
 					vars.Date = append(vars.Date, sym)
 				}
 			}
-			queue = append(queue, pv.pkg.Imports...)
+			queue = append(queue, e.Imports...)
 		}
 		out[m.Name] = vars
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 
 	"github.com/hoistdev/hoist/artifact"
@@ -45,8 +46,14 @@ func (w *Workspace) build(ctx context.Context, st Stamp, dryRun bool) ([]gobuild
 	}
 	vars := map[string]project.Vars{}
 	if w.Cfg.VersionVars == nil {
-		if vars, err = w.Proj.DiscoverAllVars(w.Proj.Mains...); err != nil {
+		vc := project.OpenVarsCache(filepath.Join(w.Dist(), ".hoist", "vars.json"), w.statCache())
+		if vars, err = w.Proj.DiscoverAllVarsCached(vc, w.Proj.Mains...); err != nil {
 			return nil, err
+		}
+		if !dryRun {
+			if err := vc.Save(ctx); err != nil {
+				w.Logf("go:build", "note: %v (the next run reads the sources again)", err)
+			}
 		}
 	}
 	for _, m := range w.Proj.Mains {
