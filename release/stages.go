@@ -302,7 +302,8 @@ func (buildStage) Run(ctx context.Context, st *State) (string, error) {
 	// embedded registry: start it as soon as the first binary is to be
 	// compiled or restored, so that its start-up (a compile of
 	// hoist-registry on a cold machine) overlaps the build, packages and
-	// image. A run with a registry configured never starts it.
+	// image. Only a snapshot does this: a release with a registry
+	// configured never starts the embedded one.
 	if _, skip := imageSkip(st); !skip && st.Mode == ModeSnapshot {
 		st.W.onBuildWork = func() { st.W.startEmbeddedEarly(ctx) }
 		defer func() { st.W.onBuildWork = nil }()
