@@ -217,7 +217,7 @@ func Write(ctx context.Context, dst string, files []File, opts ...Option) error 
 	if err != nil {
 		return err
 	}
-	if err := atomicfile.Write(ctx, dst, 0o644, func(w io.Writer) error {
+	if err := atomicfile.Replace(ctx, dst, 0o644, func(w io.Writer) error {
 		if o.format == Zip {
 			return writeZip(ctx, w, entries, o)
 		}

@@ -173,7 +173,7 @@ func (l *List) Save(path string) error {
 	if err != nil {
 		return fmt.Errorf("encode artifact list: %w", err)
 	}
-	if err := atomicfile.WriteBytes(context.Background(), path, append(data, '\n'), 0o644); err != nil {
+	if err := atomicfile.ReplaceBytes(context.Background(), path, append(data, '\n'), 0o644); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil

@@ -104,7 +104,7 @@ func Write(ctx context.Context, dst string, paths []string, baseDir string) erro
 		}
 		fmt.Fprintf(&buf, "%s  %s\n", l.sum, l.rel)
 	}
-	if err := atomicfile.WriteBytes(ctx, dstAbs, buf.Bytes(), 0o644); err != nil {
+	if err := atomicfile.ReplaceBytes(ctx, dstAbs, buf.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("write checksums %s: %w", dst, err)
 	}
 	return nil

@@ -798,7 +798,7 @@ func (h *hasher) writeRecord(path string, r *record) error {
 	if err != nil {
 		return fmt.Errorf("encode build record: %w", err)
 	}
-	if err := atomicfile.WriteBytes(context.Background(), path, append(data, '\n'), 0o644); err != nil {
+	if err := atomicfile.ReplaceBytes(context.Background(), path, append(data, '\n'), 0o644); err != nil {
 		return fmt.Errorf("write build record %s: %w", path, err)
 	}
 	return nil

@@ -109,7 +109,7 @@ func (h *hasher) saveSet(s scan) (string, error) {
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return false, fmt.Errorf("write source set: %w", err)
 		}
-		if err := atomicfile.WriteBytes(context.Background(), p, data, 0o644); err != nil {
+		if err := atomicfile.ReplaceBytes(context.Background(), p, data, 0o644); err != nil {
 			return false, fmt.Errorf("write source set: %w", err)
 		}
 		return true, nil

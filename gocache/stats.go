@@ -160,7 +160,7 @@ func WriteStats(path string, s Stats) error {
 	if err != nil {
 		return fmt.Errorf("encode cache stats: %w", err)
 	}
-	if err := atomicfile.WriteBytes(context.Background(), path, append(data, '\n'), 0o644); err != nil {
+	if err := atomicfile.ReplaceBytes(context.Background(), path, append(data, '\n'), 0o644); err != nil {
 		return fmt.Errorf("write cache stats %s: %w", path, err)
 	}
 	return nil

@@ -351,7 +351,7 @@ func writeRecord(ctx context.Context, path string, r record) error {
 	if err != nil {
 		return fmt.Errorf("write image record: %w", err)
 	}
-	if err := atomicfile.WriteBytes(ctx, path, data, 0o644); err != nil {
+	if err := atomicfile.ReplaceBytes(ctx, path, data, 0o644); err != nil {
 		return fmt.Errorf("write image record: %w", err)
 	}
 	return nil

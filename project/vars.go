@@ -123,7 +123,7 @@ func (c *VarsCache) Save(ctx context.Context) error {
 	if err := os.MkdirAll(filepath.Dir(c.path), 0o755); err != nil {
 		return fmt.Errorf("save stamp variable cache: %w", err)
 	}
-	if err := atomicfile.WriteBytes(ctx, c.path, data, 0o644); err != nil {
+	if err := atomicfile.ReplaceBytes(ctx, c.path, data, 0o644); err != nil {
 		return fmt.Errorf("save stamp variable cache: %w", err)
 	}
 	c.dirty = false

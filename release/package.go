@@ -287,7 +287,7 @@ func Package(ctx context.Context, o PackageOptions) (*PackageResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("package: encode record: %w", err)
 	}
-	if err := atomicfile.WriteBytes(ctx, filepath.Join(o.Dist, recordPath), append(data, '\n'), 0o644); err != nil {
+	if err := atomicfile.ReplaceBytes(ctx, filepath.Join(o.Dist, recordPath), append(data, '\n'), 0o644); err != nil {
 		return nil, fmt.Errorf("package: save record: %w", err)
 	}
 	arts := make([]artifact.Artifact, len(outs))

@@ -156,7 +156,7 @@ func Write(ctx context.Context, binaryPath, dst string, opts ...Option) error {
 	if err := spdxjson.Write(doc, &buf, spdxjson.Indent("  ")); err != nil {
 		return fmt.Errorf("sbom %s: encode SPDX JSON: %w", binaryPath, err)
 	}
-	if err := atomicfile.WriteBytes(ctx, dst, buf.Bytes(), 0o644); err != nil {
+	if err := atomicfile.ReplaceBytes(ctx, dst, buf.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("sbom %s: write %s: %w", binaryPath, dst, err)
 	}
 	return nil

@@ -139,7 +139,7 @@ func (s *Scanner) load(ctx context.Context, l v1.Layer, digest v1.Hash) (*layerS
 	}
 	if file != "" && ls.verified {
 		if raw, err := encodeScan(ls, digest); err == nil {
-			_ = atomicfile.WriteBytes(ctx, file, raw, 0o644) // the cache only saves time
+			_ = atomicfile.ReplaceBytes(ctx, file, raw, 0o644) // the cache only saves time
 		}
 	}
 	return ls, nil

@@ -52,3 +52,29 @@ func TestWriteFailureKeepsOld(t *testing.T) {
 		t.Error("WriteBytes under a regular file = nil error")
 	}
 }
+
+// TestReplace: the variant without fsync replaces atomically all the
+// same, and a failed fill leaves the old content and no temporary file.
+func TestReplace(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.json")
+	if err := ReplaceBytes(t.Context(), path, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := Replace(t.Context(), path, 0o644, func(w io.Writer) error {
+		io.WriteString(w, "partial")
+		return errors.New("fill failed")
+	})
+	if err == nil {
+		t.Fatal("Replace with a failing fill succeeded")
+	}
+	if got, _ := os.ReadFile(path); string(got) != "old" {
+		t.Errorf("after a failed Replace the file holds %q, want the old content", got)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode after ReplaceBytes: %v, %v; want 0600", fi.Mode(), err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("files left in %s: %d, want only out.json", dir, len(entries))
+	}
+}

@@ -239,7 +239,7 @@ func (c *Cache) remember(ctx context.Context, p *Project, in map[string]string, 
 	}
 	rec = projectRecord{Dir: p.Dir, Inputs: in, Keys: keys[:min(len(keys), keepKeys)]}
 	if data, err := json.MarshalIndent(rec, "", "  "); err == nil {
-		_ = atomicfile.WriteBytes(ctx, path, append(data, '\n'), 0o644)
+		_ = atomicfile.ReplaceBytes(ctx, path, append(data, '\n'), 0o644)
 	}
 }
 

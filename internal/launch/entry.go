@@ -263,7 +263,7 @@ func (e *entry) write(ctx context.Context, path string) error {
 	if err != nil {
 		return fmt.Errorf("encode launcher cache entry: %w", err)
 	}
-	if err := atomicfile.WriteBytes(ctx, path, append(data, '\n'), 0o644); err != nil {
+	if err := atomicfile.ReplaceBytes(ctx, path, append(data, '\n'), 0o644); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil

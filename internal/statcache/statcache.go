@@ -225,7 +225,7 @@ func (c *Cache) Save(ctx context.Context) error {
 	if err := os.MkdirAll(filepath.Dir(c.path), 0o755); err != nil {
 		return fmt.Errorf("save stat cache: %w", err)
 	}
-	if err := atomicfile.WriteBytes(ctx, c.path, data, 0o644); err != nil {
+	if err := atomicfile.ReplaceBytes(ctx, c.path, data, 0o644); err != nil {
 		return fmt.Errorf("save stat cache: %w", err)
 	}
 	c.dirty = false
