@@ -66,12 +66,16 @@ func TestCommandAndParallel(t *testing.T) {
 	if err != nil {
 		t.Skip("no sh")
 	}
-	run := Command(func(ctx context.Context, _ int) *exec.Cmd { return exec.CommandContext(ctx, sh, "-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done") })
+	run := Command(func(ctx context.Context, _ int) *exec.Cmd {
+		return exec.CommandContext(ctx, sh, "-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done")
+	})
 	s, err := run(t.Context(), 0)
 	if err != nil || s.Wall <= 0 || s.CPU <= 0 {
 		t.Fatalf("Command: %+v, %v; want a wall time and CPU time", s, err)
 	}
-	fail := Command(func(ctx context.Context, _ int) *exec.Cmd { return exec.CommandContext(ctx, sh, "-c", "echo broken >&2; exit 3") })
+	fail := Command(func(ctx context.Context, _ int) *exec.Cmd {
+		return exec.CommandContext(ctx, sh, "-c", "echo broken >&2; exit 3")
+	})
 	if _, err := fail(t.Context(), 0); err == nil || !strings.Contains(err.Error(), "broken") {
 		t.Errorf("a failing command: %v, want its output in the error", err)
 	}
