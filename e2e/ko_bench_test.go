@@ -1,22 +1,14 @@
 package e2e
 
 import (
-	"archive/tar"
-	"bytes"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/hoistdev/hoist/internal/benchcmp"
 )
 
 // ko is the ko binary for comparisons: HOIST_KO, else ko on PATH, else "".
@@ -26,67 +18,6 @@ func ko() string {
 	}
 	p, _ := exec.LookPath("ko")
 	return p
-}
-
-// pushStaticBase pushes a two-platform base like ko's default static one
-// (CA certificates, passwd, group; about the size of hoist's built-in
-// base) to ref, for ko to build on: ko's default base lives on a
-// registry this machine cannot reach.
-func pushStaticBase(b *testing.B, ref string, plats []string) {
-	certs, err := os.ReadFile("/etc/ssl/certs/ca-certificates.crt")
-	if err != nil {
-		b.Skip("no CA bundle to make ko's base from:", err)
-	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, f := range []struct {
-		name string
-		data string
-	}{
-		{"etc/ssl/certs/ca-certificates.crt", string(certs)},
-		{"etc/passwd", "root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n"},
-		{"etc/group", "root:x:0:\nnonroot:x:65532:\n"},
-	} {
-		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.data)), Typeflag: tar.TypeReg}); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := io.WriteString(tw, f.data); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		b.Fatal(err)
-	}
-	data := buf.Bytes()
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
-	if err != nil {
-		b.Fatal(err)
-	}
-	var idx v1.ImageIndex = empty.Index
-	for _, p := range plats {
-		goos, goarch, _ := strings.Cut(p, "/")
-		img, err := mutate.AppendLayers(empty.Image, layer)
-		if err != nil {
-			b.Fatal(err)
-		}
-		cf, err := img.ConfigFile()
-		if err != nil {
-			b.Fatal(err)
-		}
-		cf = cf.DeepCopy()
-		cf.OS, cf.Architecture = goos, goarch
-		if img, err = mutate.ConfigFile(img, cf); err != nil {
-			b.Fatal(err)
-		}
-		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: goos, Architecture: goarch}}})
-	}
-	r, err := name.ParseReference(ref, name.Insecure)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := remote.WriteIndex(r, idx); err != nil {
-		b.Fatalf("push ko's base: %v", err)
-	}
 }
 
 // BenchmarkImageVsKo compares the image step with ko on equal work: a
@@ -112,7 +43,9 @@ func BenchmarkImageVsKo(b *testing.B) {
 	}
 	plats := []string{"linux/amd64", "linux/arm64"}
 	host := cacheRegistry(b)
-	pushStaticBase(b, host+"/base:static", plats)
+	if err := benchcmp.PushStaticBase(host+"/base:static", plats); err != nil {
+		b.Skip(err)
+	}
 	c := newConsumer(b, cacheService)
 	env := []string{"PLATFORMS=" + strings.Join(plats, ","), "MAGEFILE_HASHFAST="}
 	koEnv := append(append([]string{}, c.env...), "KO_DEFAULTBASEIMAGE="+host+"/base:static")

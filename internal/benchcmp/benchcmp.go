@@ -49,7 +49,8 @@ type Row struct {
 	Name string
 	// A is hoist's side, B the yardstick; ratios are A over B.
 	A, B Side
-	// Warmup runs of each side precede the measured pairs. Default 1.
+	// Warmup runs of each side precede the measured pairs. Default 1;
+	// negative for none (a cold run has nothing to warm).
 	Warmup int
 	// N is the number of measured pairs. Default 5.
 	N int
@@ -91,8 +92,11 @@ func (r Result) Met() bool { return r.Goal > 0 && r.Ratio <= r.Goal }
 // Run measures row: Warmup runs of each side, then N alternating pairs,
 // the side that goes first alternating too. Progress goes to log.
 func Run(ctx context.Context, row Row, log io.Writer) (Result, error) {
-	if row.Warmup == 0 {
+	switch {
+	case row.Warmup == 0:
 		row.Warmup = 1
+	case row.Warmup < 0:
+		row.Warmup = 0
 	}
 	if row.N == 0 {
 		row.N = 5
