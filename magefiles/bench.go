@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -54,11 +55,18 @@ func (Bench) Compare(ctx context.Context) error {
 		n = 5
 	}
 	results, err := benchcmp.Compare(ctx, o)
+	if o.Rows != "" {
+		results = mergeResults(filepath.Join("docs", "bench", "compare.json"), results)
+	}
 	if len(results) > 0 {
 		host, _ := os.Hostname()
 		load, _ := os.ReadFile("/proc/loadavg")
-		head := fmt.Sprintf("Measured %s on %s (%d CPUs, load %s) with `BENCH_N=%d BENCH_ROWS=%q go tool mage bench:compare`.\n\n",
-			time.Now().UTC().Format(time.DateOnly), host, numCPU(), strings.Join(strings.Fields(string(load))[:3], " "), n, o.Rows)
+		head := fmt.Sprintf("Measured %s on %s (%d CPUs, load %s at the end) with `BENCH_N=%d go tool mage bench:compare`.\n\n",
+			time.Now().UTC().Format(time.DateOnly), host, numCPU(), strings.Join(strings.Fields(string(load))[:3], " "), n)
+		if o.Rows != "" {
+			head = fmt.Sprintf("Rows containing %q measured again %s with `BENCH_N=%d BENCH_ROWS=%q go tool mage bench:compare`; the others come from the run before (see compare.json).\n\n",
+				o.Rows, time.Now().UTC().Format(time.DateOnly), n, o.Rows)
+		}
 		if werr := os.WriteFile(filepath.Join("docs", "bench", "compare.md"), []byte(head+benchcmp.Markdown(results)), 0o644); werr != nil {
 			return werr
 		}
@@ -75,3 +83,31 @@ func (Bench) Compare(ctx context.Context) error {
 }
 
 func numCPU() int { return runtime.NumCPU() }
+
+// mergeResults puts the rows just measured in place of the same rows of
+// the last full run, so that measuring some rows again keeps one table.
+func mergeResults(path string, fresh []benchcmp.Result) []benchcmp.Result {
+	var old []benchcmp.Result
+	data, err := os.ReadFile(path)
+	if err != nil || json.Unmarshal(data, &old) != nil {
+		return fresh
+	}
+	byName := map[string]benchcmp.Result{}
+	for _, r := range fresh {
+		byName[r.Row] = r
+	}
+	out := make([]benchcmp.Result, 0, len(old)+len(fresh))
+	for _, r := range old {
+		if n, ok := byName[r.Row]; ok {
+			r = n
+			delete(byName, r.Row)
+		}
+		out = append(out, r)
+	}
+	for _, r := range fresh {
+		if _, ok := byName[r.Row]; ok {
+			out = append(out, r)
+		}
+	}
+	return out
+}

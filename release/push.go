@@ -239,6 +239,12 @@ func (w *Workspace) startEmbedded(ctx context.Context) (*Embedded, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A registry:serve or another run that serves the directory already is
+	// used as it is: starting hoist-registry only to learn that would cost
+	// its compile on a machine whose Go build cache is empty.
+	if host, _, ok := registry.Running(ctx, data); ok {
+		return &Embedded{Host: host, lease: lease}, nil
+	}
 	opts := []registry.Option{registry.WithDataDir(data), registry.WithDir(w.RegistryDir()), registry.WithAddr("127.0.0.1:0"),
 		registry.WithWaitNote(func(n int) {
 			w.Logf("registry", "waiting for %s still pushing to the embedded registry before stopping it", count(n, "other run", "other runs"))
