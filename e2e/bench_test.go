@@ -4,6 +4,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -46,7 +47,7 @@ func BenchmarkLauncherNoop(b *testing.B) {
 			g.Go(func() error {
 				cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w -X main.version=0.1.0",
 					"-o", filepath.Join("raw", goos+"_"+goarch, "shop"), "./cmd/shop")
-				cmd.Dir, cmd.Env = c.dir, append(c.env, "CGO_ENABLED=0", "GOOS="+goos, "GOARCH="+goarch)
+				cmd.Dir, cmd.Env = c.dir, slices.Concat(c.env, []string{"CGO_ENABLED=0", "GOOS=" + goos, "GOARCH=" + goarch})
 				if out, err := cmd.CombinedOutput(); err != nil {
 					b.Fatalf("raw go build %s: %v\n%s", p, err, out)
 				}

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -72,7 +73,7 @@ func rawMatrix(b *testing.B, c *consumer, plats []string, env []string) {
 		g.Go(func() error {
 			cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w -X main.version=1.0.0",
 				"-o", filepath.Join("raw", goos+"_"+goarch)+string(filepath.Separator), "./cmd/...")
-			cmd.Dir, cmd.Env = c.dir, append(append(c.env, env...), "CGO_ENABLED=0", "GOOS="+goos, "GOARCH="+goarch)
+			cmd.Dir, cmd.Env = c.dir, slices.Concat(c.env, env, []string{"CGO_ENABLED=0", "GOOS=" + goos, "GOARCH=" + goarch})
 			if out, err := cmd.CombinedOutput(); err != nil {
 				return fmt.Errorf("raw go build %s: %v\n%s", p, err, out)
 			}

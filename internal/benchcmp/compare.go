@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -164,7 +165,9 @@ func (s *sample) stop() { _ = s.reg.Stop(context.Background()) }
 
 func (s *sample) command(ctx context.Context, name string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir, cmd.Env = s.dir, s.env
+	// A copy: callers append to it, and commands built in a loop must
+	// not share one backing array.
+	cmd.Dir, cmd.Env = s.dir, slices.Clone(s.env)
 	return cmd
 }
 
