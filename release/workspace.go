@@ -66,6 +66,8 @@ type Workspace struct {
 	statsOnce sync.Once
 	stats     *statcache.Cache
 
+	outMu sync.Mutex // serialises writes to Out from Logf and Writer
+
 	// onBuildWork runs once when go:build is about to compile or restore
 	// a binary (gobuild.WithOnWork); nil when nothing waits for that.
 	onBuildWork func()
@@ -179,14 +181,18 @@ func (w *Workspace) SaveArtifacts() error {
 	return w.Arts.Save(w.Dist("artifacts.json"))
 }
 
-// Logf prints one progress line under a target's name.
+// Logf prints one progress line under a target's name. Lines from
+// goroutines working at once (the restores of one build) do not mix.
 func (w *Workspace) Logf(target, format string, args ...any) {
-	fmt.Fprintf(w.Out, "%s: %s\n", target, fmt.Sprintf(format, args...))
+	line := fmt.Sprintf("%s: %s\n", target, fmt.Sprintf(format, args...))
+	w.outMu.Lock()
+	defer w.outMu.Unlock()
+	_, _ = io.WriteString(w.Out, line)
 }
 
 // Writer returns a writer that prefixes every line with the target's name.
 func (w *Workspace) Writer(target string) io.Writer {
-	return prefixWriter{w: w.Out, prefix: target + ": "}
+	return prefixWriter{w: w.Out, mu: &w.outMu, prefix: target + ": "}
 }
 
 // Stamp is what a build carries: the version and the commit with its
@@ -307,6 +313,7 @@ func (w *Workspace) headRevision(ctx context.Context) (project.Revision, error) 
 // prefixWriter prefixes each line written through it.
 type prefixWriter struct {
 	w      io.Writer
+	mu     *sync.Mutex // the workspace's, shared with Logf
 	prefix string
 }
 
@@ -317,6 +324,8 @@ func (p prefixWriter) Write(b []byte) (int, error) {
 			sb.WriteString(p.prefix + l)
 		}
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if _, err := io.WriteString(p.w, sb.String()); err != nil {
 		return 0, err
 	}
