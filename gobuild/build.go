@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/hoistdev/hoist/artifact"
+	"github.com/hoistdev/hoist/checksum"
 	"github.com/hoistdev/hoist/internal/atomicfile"
 	"github.com/hoistdev/hoist/internal/proc"
 	"github.com/hoistdev/hoist/internal/statcache"
@@ -576,7 +577,7 @@ func (o *options) compile(ctx context.Context, proj *project.Project, h *hasher,
 // finish hashes a compiled binary, records it and saves it to the remote.
 func (o *options) finish(ctx context.Context, h *hasher, j *job) error {
 	out := j.res.Path
-	sum, size, err := hashFile(out)
+	sum, size, err := checksum.SHA256File(ctx, out)
 	if err != nil {
 		return fmt.Errorf("build %s for %s: %w", j.m.Name, j.p, err)
 	}

@@ -2,8 +2,6 @@ package release
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +16,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/hoistdev/hoist/checksum"
 	"github.com/hoistdev/hoist/gocache"
 	"github.com/hoistdev/hoist/publish"
 )
@@ -218,7 +217,7 @@ func (c *buildCache) saveFiles(ctx context.Context, key, root string, rels []str
 	var total int64
 	for i, rel := range rels {
 		p := filepath.Join(root, filepath.FromSlash(rel))
-		sum, size, err := fileDigest(p)
+		sum, size, err := checksum.SHA256File(ctx, p)
 		if err != nil {
 			return fmt.Errorf("cache %s: %w", rel, err)
 		}
@@ -296,20 +295,6 @@ func shortKey(key string) string {
 		return key[:16]
 	}
 	return key
-}
-
-func fileDigest(p string) (string, int64, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", 0, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return "", 0, err
-	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
 // layoutCache is the build cache as image.LayoutRemote: an OCI layout is

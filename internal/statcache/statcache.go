@@ -18,18 +18,16 @@ package statcache
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
+	"github.com/hoistdev/hoist/checksum"
 	"github.com/hoistdev/hoist/internal/atomicfile"
 )
 
@@ -130,7 +128,7 @@ func (c *Cache) Sum(path string) (string, int64, error) {
 		c.keep(path, result{e.Digest, st.Size}, &e)
 		return e.Digest, st.Size, nil
 	}
-	sum, size, err := hashFile(path)
+	sum, size, err := checksum.SHA256File(context.Background(), path)
 	if err != nil {
 		return "", 0, err
 	}
@@ -236,18 +234,4 @@ func (c *Cache) Save(ctx context.Context) error {
 func racy(st Stat, now time.Time) bool {
 	limit := now.Add(-racyWindow).UnixNano()
 	return st.Mtime >= limit || st.Ctime >= limit
-}
-
-func hashFile(path string) (string, int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", 0, fmt.Errorf("hash %s: %w", path, err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return "", 0, fmt.Errorf("hash %s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
