@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -650,7 +651,12 @@ func TestEmbeddedShared(t *testing.T) {
 	data := t.TempDir()
 	env := map[string]string{"PLATFORMS": "linux/amd64", "HOIST_REGISTRY_DATA": data, "HOIST_REGISTRY_COMMAND": registryCommand(t)}
 	a, outA := open(t, svcRepo(t).dir, env, nil)
-	b, _ := open(t, svcRepo(t).dir, env, nil)
+	// The second run finds the directory served and uses that registry
+	// without starting its own command, which here could not even start
+	// (a real first start would compile hoist-registry).
+	envB := maps.Clone(env)
+	envB["HOIST_REGISTRY_COMMAND"] = "/nonexistent/hoist-registry"
+	b, _ := open(t, svcRepo(t).dir, envB, nil)
 	ctx := t.Context()
 	ea, err := a.StartEmbedded(ctx)
 	if err != nil {
