@@ -154,7 +154,7 @@ func newSample(ctx context.Context, o Options, work string) (*sample, error) {
 		return nil, fmt.Errorf("start the registry both sides push to: %w", err)
 	}
 	s.reg, s.host = reg, reg.Host()
-	if err := PushStaticBase(s.host+"/base:static", s.imagePlats); err != nil {
+	if err := pushStaticBase(s.host+"/base:static", s.imagePlats); err != nil {
 		s.stop()
 		return nil, err
 	}
@@ -278,10 +278,10 @@ func (s *sample) rows(n int) []Row {
 	return rows
 }
 
-// PushStaticBase pushes a base like ko's default static one (CA
+// pushStaticBase pushes a base like ko's default static one (CA
 // certificates, passwd, group) for ko to build on, since its default base
 // is on a registry that may not be reachable.
-func PushStaticBase(ref string, plats []string) error {
+func pushStaticBase(ref string, plats []string) error {
 	certs, err := os.ReadFile("/etc/ssl/certs/ca-certificates.crt")
 	if err != nil {
 		return fmt.Errorf("a CA bundle for ko's base: %w", err)
