@@ -125,6 +125,8 @@ type sample struct {
 	goreleaser string
 	plats      []string
 	imagePlats []string
+	commits    int    // made by commit
+	koConfig   string // goreleaser-ko.yaml with the registry's address
 }
 
 func newSample(ctx context.Context, o Options, work string) (*sample, error) {
@@ -133,6 +135,11 @@ func newSample(ctx context.Context, o Options, work string) (*sample, error) {
 		imagePlats: []string{"linux/amd64", "linux/arm64"}}
 	if out, err := exec.CommandContext(ctx, "git", "clone", "-q", o.Root, s.dir).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("clone %s: %w\n%s", o.Root, err, out)
+	}
+	// What the rows write beside dist/ must not make the tree dirty, or
+	// GoReleaser refuses to release.
+	if err := os.WriteFile(filepath.Join(s.dir, ".git", "info", "exclude"), []byte("/raw/\n/dist-goreleaser/\n"), 0o644); err != nil {
+		return nil, fmt.Errorf("bench:compare: %w", err)
 	}
 	data := filepath.Join(work, "registry-data")
 	var env []string
@@ -154,6 +161,16 @@ func newSample(ctx context.Context, o Options, work string) (*sample, error) {
 		return nil, fmt.Errorf("start the registry both sides push to: %w", err)
 	}
 	s.reg, s.host = reg, reg.Host()
+	cfg, err := os.ReadFile(filepath.Join(s.dir, "docs", "bench", "goreleaser-ko.yaml"))
+	if err != nil {
+		s.stop()
+		return nil, fmt.Errorf("bench:compare: %w", err)
+	}
+	s.koConfig = filepath.Join(work, "goreleaser-ko.yaml")
+	if err := os.WriteFile(s.koConfig, bytes.ReplaceAll(cfg, []byte("BENCH_REGISTRY"), []byte(s.host)), 0o644); err != nil {
+		s.stop()
+		return nil, fmt.Errorf("bench:compare: %w", err)
+	}
 	if err := pushStaticBase(s.host+"/base:static", s.imagePlats); err != nil {
 		s.stop()
 		return nil, err
@@ -191,6 +208,29 @@ func (s *sample) remove(dirs ...string) func(context.Context, int) error {
 		for _, d := range dirs {
 			if err := os.RemoveAll(filepath.Join(s.dir, d)); err != nil {
 				return err
+			}
+		}
+		return nil
+	}
+}
+
+// commit makes a new commit in the sample, which changes every binary's
+// stamp and so every digest, and tags it when tag is set (GoReleaser
+// releases only a tagged HEAD).
+func (s *sample) commit(tag bool) func(context.Context, int) error {
+	return func(ctx context.Context, _ int) error {
+		s.commits++
+		src := fmt.Sprintf("package main\n\n// benchRun changes with every commit bench:compare makes.\nvar benchRun = %d\n", s.commits)
+		if err := os.WriteFile(filepath.Join(s.dir, "cmd", "web", "zz_bench_run.go"), []byte(src), 0o644); err != nil {
+			return err
+		}
+		steps := [][]string{{"add", "cmd/web/zz_bench_run.go"}, {"-c", "user.name=bench", "-c", "user.email=bench@example.invalid", "commit", "-q", "-m", fmt.Sprintf("bench run %d", s.commits)}}
+		if tag {
+			steps = append(steps, []string{"tag", fmt.Sprintf("v99.0.%d", s.commits)})
+		}
+		for _, args := range steps {
+			if out, err := s.command(ctx, "git", args...).CombinedOutput(); err != nil {
+				return fmt.Errorf("git %s: %w\n%s", strings.Join(args, " "), err, out)
 			}
 		}
 		return nil
@@ -255,6 +295,21 @@ func (s *sample) rows(n int) []Row {
 					return s.command(ctx, s.goreleaser, "release", "--snapshot", "--clean", "--config", "docs/bench/goreleaser.yaml")
 				})}},
 		)
+	}
+	// A release as users make one: a new commit, every binary relinked,
+	// archives, checksums and an image pushed with a new digest. GoReleaser
+	// releases a tag with ko pushing to the same registry (its snapshot
+	// mode would load the image into a Docker daemon instead); hoist's
+	// snapshot pushes to the embedded registry, which is that registry.
+	for _, mode := range []string{"mage", "hoist"} {
+		how := map[string]string{"mage": "go tool mage", "hoist": "hoist"}[mode]
+		rows = append(rows, Row{Name: "full snapshot, a new commit each run, image pushed (" + how + ")", N: n,
+			A: Side{Name: how + " release:snapshot", Prepare: s.commit(false), Run: s.hoist(mode, build, "release:snapshot")},
+			B: Side{Name: "goreleaser release + ko", Prepare: s.commit(true), Run: Command(func(ctx context.Context, _ int) *exec.Cmd {
+				cmd := s.command(ctx, s.goreleaser, "release", "--clean", "--config", s.koConfig)
+				cmd.Env = append(cmd.Env, "KO_DOCKER_REPO="+s.host+"/ko-release")
+				return cmd
+			})}})
 	}
 	cold := func(run int) []string {
 		return []string{"GOCACHE=" + filepath.Join(s.work, fmt.Sprintf("gocache-%d-%d", run, time.Now().UnixNano()))}
