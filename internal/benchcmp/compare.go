@@ -126,6 +126,7 @@ type sample struct {
 	plats      []string
 	imagePlats []string
 	commits    int    // made by commit
+	tagged     string // the tag GoReleaser's side made last, if it stands
 	koConfig   string // goreleaser-ko.yaml with the registry's address
 }
 
@@ -216,7 +217,7 @@ func (s *sample) remove(dirs ...string) func(context.Context, int) error {
 
 // commit makes a new commit in the sample, which changes every binary's
 // stamp and so every digest, and tags it when tag is set (GoReleaser
-// releases only a tagged HEAD).
+// releases only a tagged HEAD); hoist's side deletes that tag again.
 func (s *sample) commit(tag bool) func(context.Context, int) error {
 	return func(ctx context.Context, _ int) error {
 		s.commits++
@@ -227,11 +228,19 @@ func (s *sample) commit(tag bool) func(context.Context, int) error {
 		steps := [][]string{{"add", "cmd/web/zz_bench_run.go"}, {"-c", "user.name=bench", "-c", "user.email=bench@example.invalid", "commit", "-q", "-m", fmt.Sprintf("bench run %d", s.commits)}}
 		if tag {
 			steps = append(steps, []string{"tag", fmt.Sprintf("v99.0.%d", s.commits)})
+		} else if s.tagged != "" {
+			// hoist refuses a VERSION behind the newest tag; GoReleaser's
+			// tag has served its run.
+			steps = append(steps, []string{"tag", "-d", s.tagged})
 		}
 		for _, args := range steps {
 			if out, err := s.command(ctx, "git", args...).CombinedOutput(); err != nil {
 				return fmt.Errorf("git %s: %w\n%s", strings.Join(args, " "), err, out)
 			}
+		}
+		s.tagged = ""
+		if tag {
+			s.tagged = fmt.Sprintf("v99.0.%d", s.commits)
 		}
 		return nil
 	}
