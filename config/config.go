@@ -70,6 +70,9 @@ type Config struct {
 	Size Size
 	// Cache configures the build cache shared through a registry.
 	Cache Cache
+	// Forge configures the release page on GitHub, GitLab, Gitea or
+	// Forgejo.
+	Forge Forge
 }
 
 // Defaults returns the configuration used when nothing is set.
@@ -138,6 +141,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("Size.Budgets[%q] = %v: give the growth allowed in percent", pat, b))
 		}
 	}
+	errs = append(errs, c.Forge.validate()...)
 	if c.Vuln.DB != "" && !validVulnDB(c.Vuln.DB) {
 		errs = append(errs, fmt.Errorf("Vuln.DB = %q: give an https:// URL, a file:/// directory, or config.ModuleVulnDB", c.Vuln.DB))
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hoistdev/hoist/forge"
 	"github.com/hoistdev/hoist/platform"
 	"github.com/hoistdev/hoist/registry"
 	"github.com/hoistdev/hoist/version"
@@ -126,6 +127,13 @@ type Env struct {
 	// XDG_DATA_HOME or HOME (registry.DefaultDataDir); "" when neither is
 	// set.
 	DefaultRegistryData string
+
+	// Forge overrides Forge.Kind. HOIST_FORGE: github, gitlab, gitea,
+	// forgejo, auto or off.
+	Forge string
+	// ForgeTokens are the forges' API tokens: GITHUB_TOKEN, GITLAB_TOKEN,
+	// GITEA_TOKEN (FORGEJO_TOKEN when GITEA_TOKEN is unset), by kind.
+	ForgeTokens map[forge.Kind]Secret
 
 	// Docker is what the docker:* targets read.
 	Docker DockerEnv
@@ -302,6 +310,24 @@ func ReadEnv(getenv func(string) string) (Env, error) {
 		e.DefaultRegistryData, _ = registry.DefaultDataDir(getenv)
 	}
 
+	if v := strings.ToLower(strings.TrimSpace(getenv("HOIST_FORGE"))); v != "" {
+		if _, err := forge.ParseKind(v); err != nil && v != "auto" && v != "off" {
+			errs = append(errs, fmt.Errorf("HOIST_FORGE=%q: set github, gitlab, gitea, forgejo, auto (from the remote's host) or off", v))
+		}
+		e.Forge = v
+	}
+	e.ForgeTokens = map[forge.Kind]Secret{}
+	for _, k := range forge.Kinds {
+		if v := strings.TrimSpace(getenv(k.TokenVar())); v != "" {
+			e.ForgeTokens[k] = NewSecret(v)
+		}
+	}
+	if _, ok := e.ForgeTokens[forge.Gitea]; !ok {
+		if v := strings.TrimSpace(getenv("FORGEJO_TOKEN")); v != "" {
+			e.ForgeTokens[forge.Gitea] = NewSecret(v)
+		}
+	}
+
 	e.Docker = DockerEnv{
 		Host: getenv("DOCKER_HOST"), APIVersion: strings.TrimSpace(getenv("DOCKER_API_VERSION")),
 		CertPath: getenv("DOCKER_CERT_PATH"), TLSVerify: getenv("DOCKER_TLS_VERIFY") != "",
@@ -421,6 +447,9 @@ func (c *Config) ApplyEnv(e Env) {
 	}
 	if e.SizeBudget != nil {
 		c.Size.Budget = *e.SizeBudget
+	}
+	if e.Forge != "" {
+		c.Forge.Kind = e.Forge
 	}
 	if e.VulnDB != "" {
 		c.Vuln.DB = e.VulnDB

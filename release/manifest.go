@@ -45,6 +45,9 @@ type Manifest struct {
 	// Stages are the pipeline's stages in order, each with the reason the
 	// plan gives it.
 	Stages []StageRecord `json:"stages"`
+	// ForgeRelease is the web page of the release published on the forge,
+	// when one was.
+	ForgeRelease string `json:"forge_release,omitempty"`
 }
 
 // ManifestArtifact is one file of the release.

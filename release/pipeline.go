@@ -70,18 +70,21 @@ var Pipeline = []Stage{
 	gateStage{"tidy"}, // gates run before any work, so a red test costs nothing
 	gateStage{"vet"},
 	gateStage{"test"},
-	gateStage{"vuln"}, // what the tests cannot see: known vulnerabilities the binaries can reach
-	versionStage{},    // the release commit exists before the build, so binaries can name it
-	buildStage{},      // compiled once; everything after reuses these binaries
-	packageStage{},    // archives and SBOMs of exactly the binaries built
-	changelogStage{},  // the notes the tag message carries
-	imageStage{},      // from the same binaries, no second compile
-	sizeStage{},       // measured against the last release before anything is published
-	pushStage{},       // by digest only: nothing anyone pulls by name changes yet
-	signStage{},       // signatures and attestations attach by digest too, before any name moves
-	tagStage{},        // the branch and the tag move only once every push succeeded
-	imageTagsStage{},  // registry tags follow the git tag, never lead it
-	manifestStage{},   // the record of what happened, written last
+	gateStage{"vuln"},   // what the tests cannot see: known vulnerabilities the binaries can reach
+	versionStage{},      // the release commit exists before the build, so binaries can name it
+	buildStage{},        // compiled once; everything after reuses these binaries
+	packageStage{},      // archives and SBOMs of exactly the binaries built
+	changelogStage{},    // the notes the tag message carries
+	imageStage{},        // from the same binaries, no second compile
+	sizeStage{},         // measured against the last release before anything is published
+	pushStage{},         // by digest only: nothing anyone pulls by name changes yet
+	signStage{},         // signatures and attestations attach by digest too, before any name moves
+	forgeDraftStage{},   // the forge release and its files exist, unpublished, before anything is public
+	tagStage{},          // the branch and the tag move only once every push succeeded
+	imageTagsStage{},    // registry tags follow the git tag, never lead it
+	gitPushStage{},      // the point of no return: the commit and tag reach the forge's remote
+	forgePublishStage{}, // the release page goes public only once its tag is there
+	manifestStage{},     // the record of what happened, written last
 }
 
 // State is what one pass over the pipeline knows: its inputs, and what
@@ -121,6 +124,9 @@ type State struct {
 	rec        *Recorder
 	journal    *journal
 	resumed    string // the stage a resumed release continues at
+	public     bool   // the release commit and tag are on the remote: never undo
+	forgePlan  *PlannedForge
+	forgeURL   string // the published forge release's page
 }
 
 // compiled reports whether the build compiles (or would compile) any
@@ -186,6 +192,12 @@ func (w *Workspace) run(ctx context.Context, st *State, stages []Stage) (err err
 	var ran []Stage
 	defer func() {
 		if err == nil || errors.Is(err, errAbandon) {
+			return
+		}
+		if st.public {
+			// Undoing now would delete a tag that others may have
+			// fetched; the journal stays, and the next run finishes.
+			w.Logf(st.Mode.String(), "the release commit and tag %s are public already, so nothing is rolled back: run release again to finish it (it resumes at the tag stage; the journal is in %s)", st.Decision.Tag, st.journal.where())
 			return
 		}
 		w.undo(ctx, st, ran, err)

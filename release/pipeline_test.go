@@ -365,6 +365,9 @@ func TestReleaseRollsBack(t *testing.T) {
 		if name == "preflight" {
 			continue // its refusals are tested in preflight_test.go
 		}
+		if slices.Contains([]string{"forge draft", "git push", "forge publish"}, name) {
+			continue // they skip without a forge; forge_test.go fails them against Gitea
+		}
 		t.Run("fail "+name, func(t *testing.T) {
 			rl.t = t
 			gates := okGates

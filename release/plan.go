@@ -76,6 +76,28 @@ type Plan struct {
 	// Pending says what the release would first do with an earlier,
 	// interrupted release it finds.
 	Pending string `json:"pending,omitempty"`
+	// Forge is the forge release that would be published, when one is
+	// configured.
+	Forge *PlannedForge `json:"forge,omitempty"`
+}
+
+// PlannedForge is the release a run would publish on the forge.
+type PlannedForge struct {
+	// Kind is github, gitlab or gitea.
+	Kind string `json:"kind"`
+	// Repository is host/OWNER/NAME.
+	Repository string `json:"repository"`
+	// Remote is the git remote the commit and tag are pushed to.
+	Remote string `json:"remote"`
+	// Name is the release's title; Tag its tag.
+	Name string `json:"name"`
+	Tag  string `json:"tag"`
+	// Prerelease, Latest and Draft are the flags it would get.
+	Prerelease bool `json:"prerelease"`
+	Latest     bool `json:"latest"`
+	Draft      bool `json:"draft"`
+	// Assets are the file names it would carry.
+	Assets []string `json:"assets"`
 }
 
 // Step is one pipeline stage in a plan.
@@ -194,6 +216,15 @@ func (p *Plan) fill(st *State) {
 		}
 	}
 	add(ManifestType, ManifestFile, distPath(w, ManifestFile), "")
+	if st.forgePlan != nil {
+		p.Forge = st.forgePlan
+		for _, a := range p.Artifacts {
+			if slices.Contains(forgeAssetTypes, a.Type) && a.Path != "" {
+				p.Forge.Assets = append(p.Forge.Assets, filepath.Base(a.Path))
+			}
+		}
+		slices.Sort(p.Forge.Assets)
+	}
 }
 
 // SnapshotVersion names a snapshot build of d: <next>-snapshot.<shortSHA>,
@@ -293,6 +324,16 @@ func (p *Plan) WriteText(w io.Writer) error {
 	}
 	if p.Signer != "" {
 		fmt.Fprintf(tw, "signed with\n  %s\n", p.Signer)
+	}
+	if f := p.Forge; f != nil {
+		state := "published"
+		if f.Draft {
+			state = "left a draft"
+		}
+		fmt.Fprintf(tw, "forge release\n  %s\t%q of %s, %s after a push to %s\n", f.Repository, f.Name, f.Tag, state, f.Remote)
+		for _, a := range f.Assets {
+			fmt.Fprintf(tw, "  asset\t%s\n", a)
+		}
 	}
 	if len(p.Referrers) > 0 {
 		fmt.Fprintln(tw, "attached to the images")

@@ -90,6 +90,9 @@ func (preflightStage) check(ctx context.Context, st *State) (string, error) {
 			if !w.Cfg.Image.Skip && d.Next != nil {
 				errs = append(errs, checkTags(w.ImageTags(d.Next)))
 			}
+			if d.Release {
+				errs = append(errs, w.checkForge(ctx, d.Tag))
+			}
 			return errors.Join(errs...)
 		},
 		CheckRegistry: func(ctx context.Context) error {
@@ -770,6 +773,7 @@ func (s manifestStage) Run(ctx context.Context, st *State) (string, error) {
 	if st.Mode == ModeRelease {
 		m.Tag = st.Decision.Tag
 	}
+	m.ForgeRelease = st.forgeURL
 	for _, a := range w.Arts.All() {
 		switch a.Type {
 		case artifact.ImagePush:

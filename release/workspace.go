@@ -68,6 +68,11 @@ type Workspace struct {
 
 	outMu sync.Mutex // serialises writes to Out from Logf and Writer
 
+	forgeMu   sync.Mutex
+	forgeDone bool
+	forgeT    *forgeTarget
+	forgeErr  error
+
 	// onBuildWork runs once when go:build is about to compile or restore
 	// a binary (gobuild.WithOnWork); nil when nothing waits for that.
 	onBuildWork func()
