@@ -2,6 +2,7 @@ package release
 
 import (
 	"fmt"
+	"github.com/hoistdev/hoist/internal/giteatest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,6 +37,7 @@ func TestMain(m *testing.M) {
 		os.Unsetenv(k)
 	}
 	code := m.Run()
+	giteatest.StopShared()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -161,6 +161,7 @@ ENABLED = false
 	}
 	s.Token = lastLine(tok)
 	s.cmd = exec.Command(bin, "--config", s.ini, "--work-path", dir, "web")
+	s.cmd.Env = giteaEnv(dir)
 	s.cmd.Stdout, s.cmd.Stderr = &s.log, &s.log
 	dieWithParent(s.cmd)
 	if err := s.cmd.Start(); err != nil {
@@ -183,6 +184,19 @@ ENABLED = false
 	}
 }
 
+// giteaEnv is the test's environment without git's variables: Gitea runs
+// git config --global for its own home, and a GIT_CONFIG_GLOBAL that a
+// test set to /dev/null would have git replace /dev/null with a file.
+func giteaEnv(dir string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "GIT_") && !strings.HasPrefix(kv, "HOME=") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, "HOME="+filepath.Join(dir, "home"))
+}
+
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return strings.TrimSpace(lines[len(lines)-1])
@@ -191,6 +205,7 @@ func lastLine(s string) string {
 // admin runs a gitea command against the server's configuration.
 func (s *Server) admin(args ...string) (string, error) {
 	cmd := exec.Command(s.bin, append([]string{"--config", s.ini, "--work-path", s.dir}, args...)...)
+	cmd.Env = giteaEnv(s.dir)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("gitea %s: %w\n%s", strings.Join(args, " "), err, out)
