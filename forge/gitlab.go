@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 
@@ -46,9 +47,12 @@ func (c *gitlabClient) err(err error) error {
 	if err == nil {
 		return nil
 	}
+	if errors.Is(err, gitlab.ErrNotFound) {
+		return &HTTPError{Status: http.StatusNotFound, Msg: "not found"}
+	}
 	var er *gitlab.ErrorResponse
-	if errors.As(err, &er) && er.Response != nil {
-		return &HTTPError{Status: er.Response.StatusCode, Msg: Redact(er.Message, c.token)}
+	if errors.As(err, &er) && er.StatusCode != 0 {
+		return &HTTPError{Status: er.StatusCode, Msg: Redact(er.Message, c.token)}
 	}
 	return errors.New(Redact(err.Error(), c.token))
 }
@@ -185,11 +189,7 @@ func (c *gitlabClient) Download(ctx context.Context, rel *Release, a RemoteAsset
 func (c *gitlabClient) Publish(ctx context.Context, rel *Release, s Spec) (*Release, error) {
 	var links []*gitlab.ReleaseAssetLinkOptions
 	for _, a := range rel.Assets {
-		u, err := c.api.GenericPackages.FormatPackageURL(c.repo.Path, c.repo.Name(), rel.Tag, a.Name)
-		if err != nil {
-			return nil, err
-		}
-		full := c.api.BaseURL().JoinPath(u).String()
+		full := c.packageURL(rel.Tag, a.Name)
 		links = append(links, &gitlab.ReleaseAssetLinkOptions{Name: new(a.Name), URL: &full, DirectAssetPath: new("/" + a.Name), LinkType: new(gitlab.PackageLinkType)})
 	}
 	_, _, err := c.api.Releases.CreateRelease(c.repo.Path, &gitlab.CreateReleaseOptions{
@@ -199,6 +199,13 @@ func (c *gitlabClient) Publish(ctx context.Context, rel *Release, s Spec) (*Rele
 		return nil, c.err(err)
 	}
 	return c.find(ctx, c.repo.Name(), s.Tag)
+}
+
+// packageURL is where a package file downloads from, as a release link
+// names it.
+func (c *gitlabClient) packageURL(tag, file string) string {
+	return strings.TrimSuffix(c.repo.URL, "/") + "/api/v4/projects/" + url.PathEscape(c.repo.Path) +
+		"/packages/generic/" + url.PathEscape(c.repo.Name()) + "/" + url.PathEscape(tag) + "/" + url.PathEscape(file)
 }
 
 func (c *gitlabClient) Delete(ctx context.Context, rel *Release) error {
