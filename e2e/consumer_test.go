@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/hoistdev/hoist/internal/giteatest"
 )
 
 // hoistRoot is the absolute path of this checkout, which every consumer's
@@ -41,6 +43,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(work)
+	defer giteatest.StopShared()
 	return m.Run()
 }
 

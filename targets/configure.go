@@ -156,3 +156,25 @@ func CoverageMin(percent float64) Setting {
 
 // NoRace turns the race detector off in go:test.
 var NoRace Setting = func(c *config.Config) { c.NoRace = true }
+
+// Forge publishes each release on the repository's forge: kind is github,
+// gitlab, gitea, forgejo or auto (found from the origin remote's host).
+// The token comes from GITHUB_TOKEN, GITLAB_TOKEN or GITEA_TOKEN.
+func Forge(kind string) Setting { return func(c *config.Config) { c.Forge.Kind = kind } }
+
+// ForgeRepository names the forge repository as OWNER/NAME, when it is not
+// the origin remote's.
+func ForgeRepository(path string) Setting {
+	return func(c *config.Config) { c.Forge.Repository = path }
+}
+
+// ForgeURL is the forge's web address, for GitHub Enterprise and
+// self-hosted GitLab, Gitea or Forgejo.
+func ForgeURL(url string) Setting { return func(c *config.Config) { c.Forge.URL = url } }
+
+// ForgeDraft leaves each forge release a draft for a person to publish.
+var ForgeDraft Setting = func(c *config.Config) { c.Forge.Draft = true }
+
+// ForgeName sets the forge release's title, a Go template over .Tag,
+// .Version and .Project.
+func ForgeName(tmpl string) Setting { return func(c *config.Config) { c.Forge.Name = tmpl } }

@@ -97,6 +97,8 @@ type settings struct {
 	mains, platforms, registries, ports, env, cmd, archiveFiles, ldflags []string
 	buildTags, binaries                                                  []string
 	latest, minor, tzdata                                                bool
+	forge, forgeRepo, forgeURL, forgeName                                string
+	forgeDraft                                                           bool
 	vars                                                                 project.Vars
 	customVars                                                           bool
 }
@@ -319,6 +321,13 @@ func (s *settings) exprs() []string {
 		out = append(out, "targets.TZData")
 	}
 	strs("ArchiveFiles", s.archiveFiles)
+	str("Forge", s.forge)
+	str("ForgeRepository", s.forgeRepo)
+	str("ForgeURL", s.forgeURL)
+	str("ForgeName", s.forgeName)
+	if s.forgeDraft {
+		out = append(out, "targets.ForgeDraft")
+	}
 	return out
 }
 

@@ -69,6 +69,28 @@ type goreleaser struct {
 	Monorepo struct {
 		TagPrefix string `yaml:"tag_prefix"`
 	} `yaml:"monorepo"`
+	Release struct {
+		GitHub       grRepo `yaml:"github"`
+		GitLab       grRepo `yaml:"gitlab"`
+		Gitea        grRepo `yaml:"gitea"`
+		Draft        bool   `yaml:"draft"`
+		Disable      any    `yaml:"disable"`
+		NameTemplate string `yaml:"name_template"`
+	} `yaml:"release"`
+	GitHubURLs struct {
+		Download string `yaml:"download"`
+	} `yaml:"github_urls"`
+	GitLabURLs struct {
+		Download string `yaml:"download"`
+	} `yaml:"gitlab_urls"`
+	GiteaURLs struct {
+		Download string `yaml:"download"`
+	} `yaml:"gitea_urls"`
+}
+
+type grRepo struct {
+	Owner string `yaml:"owner"`
+	Name  string `yaml:"name"`
 }
 
 type grBuild struct {
@@ -103,7 +125,6 @@ type grArchive struct {
 // take over.
 var notCarriedKeys = map[string]string{
 	"before":             "hooks run before the build; run them in a target of your own that go:build depends on",
-	"release":            "hoist does not create forge releases yet; keep that step, or upload dist/ yourself",
 	"changelog":          "hoist writes its own changelog from conventional commits into the tag message",
 	"nfpms":              "hoist does not build Linux packages",
 	"brews":              "hoist does not publish Homebrew formulas",
@@ -133,7 +154,8 @@ var notCarriedKeys = map[string]string{
 // handledKeys are the sections readGoReleaser interprets (or that carry no
 // behaviour).
 var handledKeys = []string{"version", "project_name", "builds", "archives", "checksum", "dockers", "dockers_v2",
-	"docker_manifests", "kos", "monorepo", "dist", "env", "report_sizes", "sboms", "gomod"}
+	"docker_manifests", "kos", "monorepo", "dist", "env", "report_sizes", "sboms", "gomod", "release",
+	"github_urls", "gitlab_urls", "gitea_urls"}
 
 // goreleaserFiles are the names GoReleaser looks for, in its order.
 var goreleaserFiles = []string{".goreleaser.yml", ".goreleaser.yaml", "goreleaser.yml", "goreleaser.yaml"}
@@ -180,6 +202,7 @@ func (r *Result) readGoReleaser(ctx context.Context, root string, s *settings, s
 		s.tagPrefix = cfg.Monorepo.TagPrefix
 		r.carry("tag prefix "+cfg.Monorepo.TagPrefix, file+" monorepo.tag_prefix")
 	}
+	r.readRelease(file, cfg, s, slices.ContainsFunc(top, func(i yaml.MapItem) bool { return fmt.Sprint(i.Key) == "release" }))
 	for _, item := range top {
 		key := fmt.Sprint(item.Key)
 		if slices.Contains(handledKeys, key) {
@@ -558,4 +581,62 @@ func sorted(s []string) []string {
 	out := slices.Clone(s)
 	slices.Sort(out)
 	return out
+}
+
+// readRelease carries GoReleaser's forge release over from a release
+// section: a release on the origin remote's forge unless release.github,
+// gitlab or gitea names another repository, none with release.disable.
+// Without the section GoReleaser still publishes a release, which hoist
+// does only when asked: a note says how.
+func (r *Result) readRelease(file string, cfg goreleaser, s *settings, present bool) {
+	if !present {
+		r.note(`GoReleaser publishes a forge release by default; hoist does with targets.Forge("auto") and a GITHUB_TOKEN, GITLAB_TOKEN or GITEA_TOKEN`)
+		return
+	}
+	rel := cfg.Release
+	if rel.Disable != nil && fmt.Sprint(rel.Disable) != "false" {
+		if fmt.Sprint(rel.Disable) == "true" {
+			r.carry("no forge release (release.disable)", file+" release.disable")
+		} else {
+			r.skip("release.disable", file, "it is a template hoist cannot evaluate; set targets.Forge yourself")
+		}
+		return
+	}
+	s.forge = "auto"
+	from := file + " (GoReleaser publishes a release by default)"
+	for _, f := range []struct {
+		kind, url string
+		repo      grRepo
+	}{{"github", cfg.GitHubURLs.Download, rel.GitHub}, {"gitlab", cfg.GitLabURLs.Download, rel.GitLab}, {"gitea", cfg.GiteaURLs.Download, rel.Gitea}} {
+		if f.repo.Owner == "" && f.repo.Name == "" && f.url == "" {
+			continue
+		}
+		s.forge, from = f.kind, file+" release."+f.kind
+		if f.repo.Owner != "" && f.repo.Name != "" && !strings.Contains(f.repo.Owner+f.repo.Name, "{{") {
+			s.forgeRepo = f.repo.Owner + "/" + f.repo.Name
+		}
+		if f.url != "" && !strings.Contains(f.url, "{{") {
+			s.forgeURL = strings.TrimSuffix(f.url, "/")
+		}
+	}
+	what := "forge release on " + s.forge
+	if s.forge == "auto" {
+		what = "forge release on the origin remote's forge"
+	}
+	r.carry(what+" (needs GITHUB_TOKEN, GITLAB_TOKEN or GITEA_TOKEN, as GoReleaser did)", from)
+	if rel.Draft {
+		s.forgeDraft = true
+		r.carry("draft forge releases", file+" release.draft")
+	}
+	if t := rel.NameTemplate; t != "" {
+		name := strings.NewReplacer("{{.ProjectName}}", "{{.Project}}", "{{ .ProjectName }}", "{{ .Project }}").Replace(t)
+		if unknown := regexp.MustCompile(`\{\{\s*\.(\w+)`).FindAllStringSubmatch(name, -1); slices.ContainsFunc(unknown, func(m []string) bool {
+			return m[1] != "Tag" && m[1] != "Version" && m[1] != "Project"
+		}) {
+			r.skip("release.name_template", file, "it uses fields other than .Tag, .Version and .ProjectName")
+		} else {
+			s.forgeName = name
+			r.carry("forge release name "+name, file+" release.name_template")
+		}
+	}
 }
