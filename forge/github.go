@@ -131,9 +131,12 @@ func (c *githubClient) Find(ctx context.Context, tag string) (*Release, error) {
 }
 
 func (c *githubClient) Create(ctx context.Context, s Spec) (*Release, error) {
+	// No target_commitish: GitHub refuses a commit it does not have yet
+	// (422, invalid target_commitish), and the release commit is pushed
+	// only later; the tag exists by the time the draft is published, and
+	// the target is then unused.
 	r, _, err := c.api.Repositories.CreateRelease(ctx, c.repo.Owner(), c.repo.Name(), github.CreateReleaseRequest{
-		TagName: s.Tag, TargetCommitish: &s.Commit, Name: &s.Name, Body: &s.Notes,
-		Draft: github.Ptr(true), Prerelease: &s.Prerelease,
+		TagName: s.Tag, Name: &s.Name, Body: &s.Notes, Draft: github.Ptr(true), Prerelease: &s.Prerelease,
 	})
 	if err != nil {
 		return nil, c.err(err)
@@ -143,7 +146,7 @@ func (c *githubClient) Create(ctx context.Context, s Spec) (*Release, error) {
 
 func (c *githubClient) Update(ctx context.Context, rel *Release, s Spec) error {
 	_, _, err := c.api.Repositories.UpdateRelease(ctx, c.repo.Owner(), c.repo.Name(), rel.ID, github.UpdateReleaseRequest{
-		TargetCommitish: &s.Commit, Name: &s.Name, Body: &s.Notes, Prerelease: &s.Prerelease,
+		Name: &s.Name, Body: &s.Notes, Prerelease: &s.Prerelease,
 	})
 	return c.err(err)
 }
