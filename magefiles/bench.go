@@ -67,7 +67,19 @@ func (Bench) Compare(ctx context.Context) error {
 			head = fmt.Sprintf("Rows containing %q measured again %s with `BENCH_N=%d BENCH_ROWS=%q go tool mage bench:compare`; the others come from the run before (see compare.json).\n\n",
 				o.Rows, time.Now().UTC().Format(time.DateOnly), n, o.Rows)
 		}
-		if werr := os.WriteFile(filepath.Join("docs", "bench", "compare.md"), []byte(head+benchcmp.Markdown(results)), 0o644); werr != nil {
+		table := []byte(head + benchcmp.Markdown(results))
+		if werr := os.WriteFile(filepath.Join("docs", "bench", "compare.md"), table, 0o644); werr != nil {
+			return werr
+		}
+		docPath := filepath.Join("docs", "benchmarks.md")
+		doc, rerr := os.ReadFile(docPath)
+		if rerr != nil {
+			return rerr
+		}
+		if doc, rerr = benchcmp.Splice(doc, table); rerr != nil {
+			return fmt.Errorf("%s: %w", docPath, rerr)
+		}
+		if werr := os.WriteFile(docPath, doc, 0o644); werr != nil {
 			return werr
 		}
 		data, jerr := benchcmp.JSON(results)

@@ -307,3 +307,30 @@ func dur(d time.Duration) string {
 }
 
 func mib(n int64) string { return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20)) }
+
+// The markers around the part of docs/benchmarks.md that bench:compare
+// writes: the last output, as compare.md holds it.
+const (
+	DocBegin = "<!-- bench:compare output begins: written by go tool mage bench:compare, do not edit -->"
+	DocEnd   = "<!-- bench:compare output ends -->"
+)
+
+// Splice puts table between the markers of doc, replacing what was there.
+func Splice(doc, table []byte) ([]byte, error) {
+	s := string(doc)
+	i, j := strings.Index(s, DocBegin), strings.Index(s, DocEnd)
+	if i < 0 || j < i {
+		return nil, fmt.Errorf("the document has no %q … %q block for bench:compare's table", DocBegin, DocEnd)
+	}
+	return []byte(s[:i+len(DocBegin)] + "\n\n" + strings.TrimSpace(string(table)) + "\n\n" + s[j:]), nil
+}
+
+// Spliced returns what lies between the markers of doc.
+func Spliced(doc []byte) (string, bool) {
+	s := string(doc)
+	i, j := strings.Index(s, DocBegin), strings.Index(s, DocEnd)
+	if i < 0 || j < i {
+		return "", false
+	}
+	return strings.TrimSpace(s[i+len(DocBegin) : j]), true
+}

@@ -3,6 +3,7 @@ package benchcmp
 import (
 	"context"
 	"io"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -89,5 +90,40 @@ func TestCommandAndParallel(t *testing.T) {
 	p, err := par(t.Context(), 0)
 	if err != nil || p.CPU < 2*s.CPU/2 {
 		t.Errorf("Parallel of three: %+v, %v; want about three times one command's CPU (%s)", p, err, s.CPU)
+	}
+}
+
+func TestSplice(t *testing.T) {
+	doc := []byte("# B\n\n" + DocBegin + "\nold\n" + DocEnd + "\n\nafter\n")
+	out, err := Splice(doc, []byte("| new |\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := Spliced(out); !ok || got != "| new |" || !strings.HasSuffix(string(out), DocEnd+"\n\nafter\n") || !strings.HasPrefix(string(out), "# B\n\n") {
+		t.Fatalf("spliced:\n%s", out)
+	}
+	if _, err := Splice([]byte("no markers"), nil); err == nil {
+		t.Fatal("Splice without markers succeeded")
+	}
+}
+
+// TestDocsQuoteLastOutput keeps docs/benchmarks.md equal to the last
+// output of bench:compare, docs/bench/compare.md, which the target writes
+// into both: a hand edit of either figure fails here.
+func TestDocsQuoteLastOutput(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/benchmarks.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, err := os.ReadFile("../../docs/bench/compare.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := Spliced(doc)
+	if !ok {
+		t.Fatalf("docs/benchmarks.md has no bench:compare block (%s)", DocBegin)
+	}
+	if got != strings.TrimSpace(string(table)) {
+		t.Errorf("docs/benchmarks.md's bench:compare block differs from docs/bench/compare.md: run go tool mage bench:compare, or copy the file in")
 	}
 }

@@ -125,9 +125,9 @@ type sample struct {
 	goreleaser string
 	plats      []string
 	imagePlats []string
-	commits    int    // made by commit
-	tagged     string // the tag GoReleaser's side made last, if it stands
-	koConfig   string // goreleaser-ko.yaml with the registry's address
+	commits    int      // made by commit
+	tagged     []string // the tags GoReleaser's side made since hoist's last run
+	koConfig   string   // goreleaser-ko.yaml with the registry's address
 }
 
 func newSample(ctx context.Context, o Options, work string) (*sample, error) {
@@ -228,19 +228,20 @@ func (s *sample) commit(tag bool) func(context.Context, int) error {
 		steps := [][]string{{"add", "cmd/web/zz_bench_run.go"}, {"-c", "user.name=bench", "-c", "user.email=bench@example.invalid", "commit", "-q", "-m", fmt.Sprintf("bench run %d", s.commits)}}
 		if tag {
 			steps = append(steps, []string{"tag", fmt.Sprintf("v99.0.%d", s.commits)})
-		} else if s.tagged != "" {
+		} else if len(s.tagged) > 0 {
 			// hoist refuses a VERSION behind the newest tag; GoReleaser's
-			// tag has served its run.
-			steps = append(steps, []string{"tag", "-d", s.tagged})
+			// tags have served their runs.
+			steps = append(steps, append([]string{"tag", "-d"}, s.tagged...))
 		}
 		for _, args := range steps {
 			if out, err := s.command(ctx, "git", args...).CombinedOutput(); err != nil {
 				return fmt.Errorf("git %s: %w\n%s", strings.Join(args, " "), err, out)
 			}
 		}
-		s.tagged = ""
 		if tag {
-			s.tagged = fmt.Sprintf("v99.0.%d", s.commits)
+			s.tagged = append(s.tagged, fmt.Sprintf("v99.0.%d", s.commits))
+		} else {
+			s.tagged = nil
 		}
 		return nil
 	}
