@@ -125,9 +125,8 @@ type sample struct {
 	goreleaser string
 	plats      []string
 	imagePlats []string
-	commits    int      // made by commit
-	tagged     []string // the tags GoReleaser's side made since hoist's last run
-	koConfig   string   // goreleaser-ko.yaml with the registry's address
+	commits    int    // made by commit
+	koConfig   string // goreleaser-ko.yaml with the registry's address
 }
 
 func newSample(ctx context.Context, o Options, work string) (*sample, error) {
@@ -217,7 +216,7 @@ func (s *sample) remove(dirs ...string) func(context.Context, int) error {
 
 // commit makes a new commit in the sample, which changes every binary's
 // stamp and so every digest, and tags it when tag is set (GoReleaser
-// releases only a tagged HEAD); hoist's side deletes that tag again.
+// releases only a tagged HEAD; untagAfter deletes that tag again).
 func (s *sample) commit(tag bool) func(context.Context, int) error {
 	return func(ctx context.Context, _ int) error {
 		s.commits++
@@ -228,22 +227,27 @@ func (s *sample) commit(tag bool) func(context.Context, int) error {
 		steps := [][]string{{"add", "cmd/web/zz_bench_run.go"}, {"-c", "user.name=bench", "-c", "user.email=bench@example.invalid", "commit", "-q", "-m", fmt.Sprintf("bench run %d", s.commits)}}
 		if tag {
 			steps = append(steps, []string{"tag", fmt.Sprintf("v99.0.%d", s.commits)})
-		} else if len(s.tagged) > 0 {
-			// hoist refuses a VERSION behind the newest tag; GoReleaser's
-			// tags have served their runs.
-			steps = append(steps, append([]string{"tag", "-d"}, s.tagged...))
 		}
 		for _, args := range steps {
 			if out, err := s.command(ctx, "git", args...).CombinedOutput(); err != nil {
 				return fmt.Errorf("git %s: %w\n%s", strings.Join(args, " "), err, out)
 			}
 		}
-		if tag {
-			s.tagged = append(s.tagged, fmt.Sprintf("v99.0.%d", s.commits))
-		} else {
-			s.tagged = nil
-		}
 		return nil
+	}
+}
+
+// untagAfter runs GoReleaser's side, then deletes the tag it released,
+// outside the measured time: hoist refuses a VERSION behind the newest
+// tag, and the tag has served its run.
+func (s *sample) untagAfter(run func(context.Context, int) (Sample, error)) func(context.Context, int) (Sample, error) {
+	return func(ctx context.Context, i int) (Sample, error) {
+		smp, err := run(ctx, i)
+		tag := fmt.Sprintf("v99.0.%d", s.commits)
+		if out, derr := s.command(ctx, "git", "tag", "-d", tag).CombinedOutput(); derr != nil && err == nil {
+			err = fmt.Errorf("git tag -d %s: %w\n%s", tag, derr, out)
+		}
+		return smp, err
 	}
 }
 
@@ -315,11 +319,11 @@ func (s *sample) rows(n int) []Row {
 		how := map[string]string{"mage": "go tool mage", "hoist": "hoist"}[mode]
 		rows = append(rows, Row{Name: "full snapshot, a new commit each run, image pushed (" + how + ")", N: n,
 			A: Side{Name: how + " release:snapshot", Prepare: s.commit(false), Run: s.hoist(mode, build, "release:snapshot")},
-			B: Side{Name: "goreleaser release + ko", Prepare: s.commit(true), Run: Command(func(ctx context.Context, _ int) *exec.Cmd {
+			B: Side{Name: "goreleaser release + ko", Prepare: s.commit(true), Run: s.untagAfter(Command(func(ctx context.Context, _ int) *exec.Cmd {
 				cmd := s.command(ctx, s.goreleaser, "release", "--clean", "--config", s.koConfig)
 				cmd.Env = append(cmd.Env, "KO_DOCKER_REPO="+s.host+"/ko-release")
 				return cmd
-			})}})
+			}))}})
 	}
 	cold := func(run int) []string {
 		return []string{"GOCACHE=" + filepath.Join(s.work, fmt.Sprintf("gocache-%d-%d", run, time.Now().UnixNano()))}
