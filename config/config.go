@@ -47,7 +47,10 @@ type Config struct {
 	VersionVars *project.Vars
 
 	// CoverageMin is the total coverage gate of go:test, in percent.
-	// Default: 80. Negative disables it. Env: COVERAGE_MIN.
+	// Zero, the default, is a ratchet: coverage may not drop below what
+	// the last release recorded in its tag (a first release passes and
+	// records it). Above zero it is a fixed gate; negative disables it.
+	// Env: COVERAGE_MIN.
 	CoverageMin float64
 	// NoRace turns off the race detector in go:test. Default: false.
 	NoRace bool
@@ -73,11 +76,15 @@ type Config struct {
 	// Forge configures the release page on GitHub, GitLab, Gitea or
 	// Forgejo.
 	Forge Forge
+	// Binaries holds the settings of single binaries, by binary name:
+	// their platforms, whether and how they are archived, whether they go
+	// in the image.
+	Binaries map[string]Binary
 }
 
 // Defaults returns the configuration used when nothing is set.
 func Defaults() Config {
-	return Config{Dir: ".", Dist: "dist", VersionFile: "VERSION", CoverageMin: 80, Publish: Publish{EmbeddedAddr: registry.DefaultAddr}}
+	return Config{Dir: ".", Dist: "dist", VersionFile: "VERSION", Publish: Publish{EmbeddedAddr: registry.DefaultAddr}}
 }
 
 // Merge fills the zero fields of c from d, so that a consumer's partial
@@ -91,9 +98,6 @@ func (c Config) Merge(d Config) Config {
 	}
 	if c.VersionFile == "" {
 		c.VersionFile = d.VersionFile
-	}
-	if c.CoverageMin == 0 {
-		c.CoverageMin = d.CoverageMin
 	}
 	if c.Publish.EmbeddedAddr == "" {
 		c.Publish.EmbeddedAddr = d.Publish.EmbeddedAddr
@@ -142,6 +146,7 @@ func (c Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.Forge.validate()...)
+	errs = append(errs, c.validateBinaries()...)
 	if c.Vuln.DB != "" && !validVulnDB(c.Vuln.DB) {
 		errs = append(errs, fmt.Errorf("Vuln.DB = %q: give an https:// URL, a file:/// directory, or config.ModuleVulnDB", c.Vuln.DB))
 	}

@@ -51,13 +51,21 @@ func TestReadEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.CoverageMin == nil || *e.CoverageMin != 0 {
-		t.Errorf("COVERAGE_MIN=0 gave %v, want a gate of 0", e.CoverageMin)
+	// A gate of 0% passes everything: no gate, not the ratchet (which is
+	// what CoverageMin 0 means in the configuration).
+	if e.CoverageMin == nil || *e.CoverageMin != -1 {
+		t.Errorf("COVERAGE_MIN=0 gave %v, want no gate (-1)", e.CoverageMin)
 	}
 	c := Defaults()
 	c.ApplyEnv(e)
-	if c.CoverageMin != 0 {
-		t.Errorf("CoverageMin after COVERAGE_MIN=0 = %v, want 0", c.CoverageMin)
+	if c.CoverageMin != -1 {
+		t.Errorf("CoverageMin after COVERAGE_MIN=0 = %v, want -1", c.CoverageMin)
+	}
+	for v, want := range map[string]float64{"ratchet": 0, "Ratchet": 0, "55.5": 55.5, "-1": -1} {
+		e, err := ReadEnv(env(map[string]string{"COVERAGE_MIN": v}))
+		if err != nil || e.CoverageMin == nil || *e.CoverageMin != want {
+			t.Errorf("COVERAGE_MIN=%s: %v, %v; want %v", v, e.CoverageMin, err, want)
+		}
 	}
 	if e.Bump.String() != "minor" || !e.Force || !e.TidyCheck || !e.SourceDate.Equal(time.Unix(1700000000, 0)) ||
 		!slices.Equal(e.Digests, []string{"sha256:a", "sha256:b"}) || e.DefaultRegistryData != "/home/u/.local/share/hoist/registry" ||

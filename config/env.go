@@ -31,8 +31,9 @@ type Env struct {
 	Platforms []string
 	// Jobs overrides Config.Jobs. HOIST_JOBS.
 	Jobs int
-	// CoverageMin overrides Config.CoverageMin when set, 0 included.
-	// COVERAGE_MIN.
+	// CoverageMin overrides Config.CoverageMin when set. COVERAGE_MIN: a
+	// percentage, "ratchet" (0), or 0 or a negative number for no gate
+	// (-1).
 	CoverageMin *float64
 	// TestArgs overrides Config.TestArgs. TEST_ARGS, space-separated.
 	TestArgs []string
@@ -178,11 +179,16 @@ func ReadEnv(getenv func(string) string) (Env, error) {
 		}
 		e.Jobs = n
 	}
-	if v := getenv("COVERAGE_MIN"); v != "" {
-		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f > 100 {
-			errs = append(errs, fmt.Errorf("COVERAGE_MIN=%q: set a percentage from 0 to 100 such as 80, or -1 to disable the gate", v))
-		} else {
+	if v := strings.TrimSpace(getenv("COVERAGE_MIN")); strings.EqualFold(v, "ratchet") {
+		e.CoverageMin = new(0.0)
+	} else if v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		switch {
+		case err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f > 100:
+			errs = append(errs, fmt.Errorf("COVERAGE_MIN=%q: set a percentage from 0 to 100 such as 80, ratchet (no lower than the last release), or -1 to disable the gate", v))
+		case f <= 0:
+			e.CoverageMin = new(-1.0) // a gate of 0% passes everything
+		default:
 			e.CoverageMin = &f
 		}
 	}

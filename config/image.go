@@ -1,6 +1,10 @@
 package config
 
-import "github.com/hoistdev/hoist/image"
+import (
+	"github.com/Masterminds/semver/v3"
+
+	"github.com/hoistdev/hoist/image"
+)
 
 // Image configures the daemonless OCI image built from the compiled
 // binaries. The zero value builds an image of every binary on hoist's
@@ -18,8 +22,15 @@ type Image struct {
 	// Main is the binary the entrypoint runs. Default: the binary named
 	// like the project, else the only binary; required when neither exists.
 	Main string
-	// Entrypoint replaces the default ["/usr/local/bin/<Main>"].
+	// Entrypoint replaces the default [<Main's path>], such as
+	// ["/usr/local/bin/web"]. Its program must be a file the image will
+	// hold; one it will not is refused before anything is built.
 	Entrypoint []string
+	// Paths places binaries elsewhere than /usr/local/bin: binary name to
+	// its path in the image, absolute ("/app", "/usr/bin/app") or
+	// relative to WorkDir ("app", for manifests that run ./app from the
+	// working directory).
+	Paths map[string]string
 	// Cmd holds the default arguments.
 	Cmd []string
 	// Env adds environment variables, as KEY=value.
@@ -69,6 +80,16 @@ type Publish struct {
 	// MinorTag also tags MAJOR.MINOR (e.g. "1.2") on releases that are not
 	// prereleases.
 	MinorTag bool
+	// TagPrefix precedes the version in the image's version and
+	// MAJOR.MINOR tags: "v" gives v1.11.0 and v1.11, for repositories whose
+	// image tags spell versions like their git tags. Default: none.
+	TagPrefix string
+	// Tags, when set, replaces the image tags hoist derives from the
+	// version: it gets the version released (or the snapshot's) and
+	// returns its tags, the version's own tag first; Latest, MinorTag and
+	// TagPrefix are then ignored. Preflight refuses tags registries would
+	// refuse, and an empty list.
+	Tags func(v *semver.Version) []string `json:"-"`
 	// Insecure names registry hosts allowed over plain HTTP although they
 	// are not loopback. A warning is printed. Env: HOIST_INSECURE_REGISTRIES.
 	Insecure []string

@@ -112,6 +112,7 @@ type runner func(ctx context.Context, dir string, env, args []string) error
 type options struct {
 	dist      string
 	platforms []platform.Platform
+	perMain   map[string][]platform.Platform // main name -> its own platforms
 	stamp     Stamp
 	vars      map[string]project.Vars
 	jobs      int
@@ -139,6 +140,13 @@ func WithDist(dir string) Option { return func(o *options) { o.dist = dir } }
 // WithPlatforms sets the matrix. Default: platform.Defaults().
 func WithPlatforms(ps ...platform.Platform) Option {
 	return func(o *options) { o.platforms = slices.Clone(ps) }
+}
+
+// WithMainPlatforms builds the main packages named in m for their own
+// platforms instead of WithPlatforms' matrix; a name with none is not
+// built at all.
+func WithMainPlatforms(m map[string][]platform.Platform) Option {
+	return func(o *options) { o.perMain = m }
 }
 
 // WithStamp sets the version, commit and date written into the binaries.
@@ -266,9 +274,16 @@ func Build(ctx context.Context, proj *project.Project, opts ...Option) (results 
 
 	jobs := make([]*job, 0, len(proj.Mains)*len(o.platforms))
 	for _, m := range proj.Mains {
-		for _, p := range o.platforms {
+		plats := o.platforms
+		if ps, ok := o.perMain[m.Name]; ok {
+			plats = ps
+		}
+		for _, p := range plats {
 			jobs = append(jobs, &job{m: m, p: p})
 		}
+	}
+	if len(jobs) == 0 {
+		return nil, errors.New("no binary is built for any platform of the matrix: check the binaries' own platforms (Binaries[…].Platforms) against Platforms")
 	}
 	var logMu sync.Mutex
 	report := func(r Result) {

@@ -1,6 +1,7 @@
 package gobuild
 
 import (
+	"math"
 	"bufio"
 	"bytes"
 	"cmp"
@@ -88,8 +89,11 @@ type TestOptions struct {
 	NoRace bool
 	// CoverageMin is the lowest total statement coverage, in percent, that
 	// passes; zero lets any coverage pass, and a negative value disables the
-	// gate. (hoist's configuration defaults it to 80.)
+	// gate.
 	CoverageMin float64
+	// Gate says where CoverageMin comes from and how to change it, for the
+	// failure; default: the CoverageMin setting and COVERAGE_MIN.
+	Gate string
 	// Profile is where the merged coverage profile is written. Required.
 	Profile string
 	// Args are extra `go test` arguments, such as -run or -count=1.
@@ -178,6 +182,9 @@ func Test(ctx context.Context, dir string, w io.Writer, opts TestOptions) (total
 		err = readErr
 	}
 	if err != nil {
+		if rep.raced && !opts.NoRace {
+			return total, fmt.Errorf("go test failed: the race detector found a data race (see its output above); fix it, or run the tests without -race by setting NoRace in the config (targets.NoRace): %w", err)
+		}
 		return total, fmt.Errorf("go test failed (see its output above): %w", err)
 	}
 	f, err := os.Open(opts.Profile)
@@ -196,9 +203,16 @@ func Test(ctx context.Context, dir string, w io.Writer, opts TestOptions) (total
 		total.Covered += c.Covered
 		fmt.Fprintf(w, "  %6.1f%%  %s\n", c.Percent(), c.Package)
 	}
-	fmt.Fprintf(w, "  %6.1f%%  total (%d of %d statements), gate %.1f%%\n", total.Percent(), total.Covered, total.Statements, opts.CoverageMin)
-	if opts.CoverageMin >= 0 && total.Percent() < opts.CoverageMin {
-		return total, fmt.Errorf("total coverage %.1f%% is below the %.1f%% gate: add tests, or lower the gate in the config (CoverageMin) or with COVERAGE_MIN", total.Percent(), opts.CoverageMin)
+	gate := "no gate"
+	if opts.CoverageMin >= 0 {
+		gate = fmt.Sprintf("gate %.1f%%", opts.CoverageMin)
+	}
+	fmt.Fprintf(w, "  %6.1f%%  total (%d of %d statements), %s\n", total.Percent(), total.Covered, total.Statements, gate)
+	// Compared to a tenth of a percent, as printed, so that a ratchet
+	// recorded as 63.2 passes a run of 63.2 however it rounds.
+	if opts.CoverageMin >= 0 && math.Round(total.Percent()*10) < math.Round(opts.CoverageMin*10) {
+		how := cmp.Or(opts.Gate, "lower the gate in the config (CoverageMin) or with COVERAGE_MIN")
+		return total, fmt.Errorf("total coverage %.1f%% is below the %.1f%% gate: add tests, or %s", total.Percent(), opts.CoverageMin, how)
 	}
 	return total, nil
 }

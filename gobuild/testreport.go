@@ -41,6 +41,7 @@ type testReport struct {
 	started map[string]time.Time
 	output  map[string][]string // package -> its output, kept until it ends
 	failed  bool
+	raced   bool // the race detector reported a data race
 }
 
 func newTestReport(w io.Writer, total int, quiet time.Duration) *testReport {
@@ -121,6 +122,7 @@ func (r *testReport) event(ev testEvent) {
 		r.started[ev.Package] = r.now()
 	case "output":
 		r.output[ev.Package] = append(r.output[ev.Package], strings.TrimRight(ev.Output, "\n"))
+		r.raced = r.raced || strings.Contains(ev.Output, "WARNING: DATA RACE")
 	case "pass", "fail", "skip":
 		if ev.Test != "" {
 			return

@@ -228,6 +228,24 @@ func groupBinaries(binaries []Binary) ([]platformGroup, []v1.Platform, error) {
 	return groups, skip, nil
 }
 
+// copyLine describes the binaries layer in the image's history: "web
+// /usr/local/bin/" as before when every binary is there, else each
+// binary with its path.
+func copyLine(bins []Binary, c Config) string {
+	var names, placed []string
+	moved := false
+	for _, b := range bins {
+		names = append(names, b.Name)
+		bp := c.BinaryPath(b.Name)
+		placed = append(placed, b.Name+" "+bp)
+		moved = moved || bp != BinDir+"/"+b.Name
+	}
+	if !moved {
+		return strings.Join(names, " ") + " " + BinDir + "/"
+	}
+	return strings.Join(placed, ", ")
+}
+
 func baseName(p string) string {
 	p = strings.TrimRight(strings.ReplaceAll(p, "\\", "/"), "/")
 	return p[strings.LastIndex(p, "/")+1:]
@@ -244,8 +262,8 @@ func extraLayer(ctx context.Context, p *plan, names []string, level int) (*memLa
 		return nil, err
 	}
 	for _, n := range names {
-		if _, ok := l.entries[strings.TrimPrefix(BinDir, "/")+"/"+n]; ok {
-			return nil, fmt.Errorf("Config.Files writes %s/%s, which would replace the %s binary: choose another destination", BinDir, n, n)
+		if bp := p.cfg.BinaryPath(n); l.entries[strings.TrimPrefix(bp, "/")] != nil {
+			return nil, fmt.Errorf("Config.Files writes %s, which would replace the %s binary: choose another destination", bp, n)
 		}
 	}
 	layer, err := l.build(ctx, p.created, level)
@@ -259,9 +277,8 @@ func extraLayer(ctx context.Context, p *plan, names []string, level int) (*memLa
 // that the nonroot user cannot replace them.
 func binariesLayer(ctx context.Context, g platformGroup, p *plan, level int) (*memLayer, error) {
 	l := newLayerFS()
-	dir := strings.TrimPrefix(BinDir, "/")
 	for i, b := range g.bins {
-		e := entry{name: dir + "/" + b.Name, typeflag: tar.TypeReg, mode: 0o755, src: b.Path, size: g.sizes[i]}
+		e := entry{name: strings.TrimPrefix(p.cfg.BinaryPath(b.Name), "/"), typeflag: tar.TypeReg, mode: 0o755, src: b.Path, size: g.sizes[i]}
 		if err := l.add(e, "binary "+b.Path); err != nil {
 			return nil, err
 		}
@@ -278,15 +295,11 @@ func buildPlatform(ctx context.Context, g platformGroup, p *plan, src *baseSourc
 	if err != nil {
 		return PlatformImage{}, err
 	}
-	names := make([]string, len(g.bins))
-	for i, b := range g.bins {
-		names[i] = b.Name
-	}
 	created := v1.Time{Time: p.created}
 	adds := []mutate.Addendum{{
 		Layer:     bins,
 		MediaType: types.OCILayer,
-		History:   v1.History{Created: created, CreatedBy: "hoist: COPY " + strings.Join(names, " ") + " " + BinDir + "/"},
+		History:   v1.History{Created: created, CreatedBy: "hoist: COPY " + copyLine(g.bins, p.cfg)},
 	}}
 	if extra != nil {
 		adds = append(adds, mutate.Addendum{

@@ -3,6 +3,7 @@ package image
 import (
 	"fmt"
 	"io/fs"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -84,8 +85,17 @@ type Config struct {
 	// Main is the binary the entrypoint and healthcheck run. Default: the
 	// only binary name; required when there are several.
 	Main string
-	// Entrypoint overrides the default ["/usr/local/bin/<Main>"].
+	// Entrypoint overrides the default [<Main's path>]. Its program must be
+	// a file the image holds: a binary, one of Files, or anything on a
+	// base other than the built-in one; a bare name is looked up in PATH.
+	// Anything else is refused before the image is built (see
+	// CheckEntrypoint).
 	Entrypoint []string
+	// Paths puts binaries elsewhere than /usr/local/bin: binary name to
+	// its path in the image, absolute ("/app", "/usr/bin/app") or relative
+	// to WorkDir ("app" for a binary run as ./app from the working
+	// directory).
+	Paths map[string]string
 	// Cmd holds the default arguments after the entrypoint. Default: none
 	// (a base image's Cmd is dropped, as Docker does when the entrypoint
 	// changes).
@@ -180,7 +190,17 @@ func (c Config) plan(names []string) (*plan, error) {
 	default:
 		return nil, fmt.Errorf("several binaries (%s) and no Config.Main: set Main to the one the entrypoint runs", strings.Join(names, ", "))
 	}
-	mainPath := BinDir + "/" + p.main
+	p.workdir = c.WorkDir
+	if p.workdir == "" {
+		p.workdir = DefaultWorkDir
+	}
+	if !strings.HasPrefix(p.workdir, "/") {
+		return nil, fmt.Errorf("Config.WorkDir %q: use an absolute path such as %s", p.workdir, DefaultWorkDir)
+	}
+	if err := c.CheckEntrypoint(names); err != nil {
+		return nil, err
+	}
+	mainPath := c.BinaryPath(p.main)
 	p.entrypoint = []string{mainPath}
 	if c.Entrypoint != nil {
 		p.entrypoint = c.Entrypoint
@@ -188,13 +208,6 @@ func (c Config) plan(names []string) (*plan, error) {
 	p.user = c.User
 	if p.user == "" {
 		p.user = DefaultUser
-	}
-	p.workdir = c.WorkDir
-	if p.workdir == "" {
-		p.workdir = DefaultWorkDir
-	}
-	if !strings.HasPrefix(p.workdir, "/") {
-		return nil, fmt.Errorf("Config.WorkDir %q: use an absolute path such as %s", p.workdir, DefaultWorkDir)
 	}
 	for _, kv := range c.Env {
 		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
@@ -298,4 +311,105 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// workDir is the working directory the image will have.
+func (c Config) workDir() string {
+	if c.WorkDir == "" {
+		return DefaultWorkDir
+	}
+	return c.WorkDir
+}
+
+// BinaryPath is where the binary name goes in the image: Paths[name],
+// resolved against WorkDir when relative, else /usr/local/bin/name.
+func (c Config) BinaryPath(name string) string {
+	p, ok := c.Paths[name]
+	if !ok || p == "" {
+		return BinDir + "/" + name
+	}
+	if !path.IsAbs(p) {
+		p = path.Join(c.workDir(), p)
+	}
+	return path.Clean(p)
+}
+
+// builtinPATH is the search path of the built-in base, in order.
+var builtinPATH = []string{"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"}
+
+// CheckEntrypoint refuses, before anything is built, an image whose
+// entrypoint names a program it will not hold, and paths that collide or
+// are malformed. names are the binaries that go in. The program is
+// resolved as the runtime does: an absolute path as is, one with a slash
+// against WorkDir, a bare name through PATH. On the built-in base the
+// image holds exactly the binaries and Files; on another base, whose
+// contents hoist does not read, only a name that is clearly one of the
+// binaries put elsewhere is refused.
+func (c Config) CheckEntrypoint(names []string) error {
+	where := map[string]string{} // path in the image -> binary
+	for _, n := range names {
+		if p, ok := c.Paths[n]; ok && (p == "" || strings.HasSuffix(p, "/") || path.Clean("/"+p) == "/") {
+			return fmt.Errorf("Config.Paths[%q] = %q: give the binary's file path in the image, such as /app, /usr/bin/%s or %s (in the working directory)", n, p, n, n)
+		}
+		bp := c.BinaryPath(n)
+		if other, dup := where[bp]; dup {
+			return fmt.Errorf("binaries %s and %s both go to %s: give one of them another path in Config.Paths", other, n, bp)
+		}
+		where[bp] = n
+	}
+	for n := range c.Paths {
+		if !contains(names, n) {
+			return fmt.Errorf("Config.Paths names %q, which is not a binary of the image (%s)", n, strings.Join(names, ", "))
+		}
+	}
+	if len(c.Entrypoint) == 0 {
+		return nil
+	}
+	prog := c.Entrypoint[0]
+	builtin := c.Base == ""
+	holds := func(p string) bool {
+		if _, ok := where[p]; ok {
+			return true
+		}
+		for _, f := range c.Files {
+			if d := path.Clean(f.Dst); p == d || strings.HasPrefix(p, d+"/") {
+				return true
+			}
+		}
+		return false
+	}
+	var hint []string
+	for _, n := range names {
+		hint = append(hint, c.BinaryPath(n))
+	}
+	fix := fmt.Sprintf("use one of %s, or put the binary there with Config.Paths", strings.Join(hint, ", "))
+	if !strings.Contains(prog, "/") {
+		dirs := builtinPATH
+		for _, kv := range c.Env {
+			if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+				dirs = strings.Split(v, ":")
+			}
+		}
+		for _, d := range dirs {
+			if holds(path.Join(d, prog)) {
+				return nil
+			}
+		}
+		if builtin || contains(names, prog) {
+			return fmt.Errorf("Config.Entrypoint runs %q, which is on no PATH directory of the image (%s): %s", prog, strings.Join(dirs, ":"), fix)
+		}
+		return nil
+	}
+	abs := prog
+	if !path.IsAbs(abs) {
+		abs = path.Join(c.workDir(), abs)
+	}
+	abs = path.Clean(abs)
+	if holds(abs) {
+		return nil
+	}
+	if builtin || contains(names, path.Base(abs)) {
+		return fmt.Errorf("Config.Entrypoint runs %s, which the image will not hold (it would fail with \"stat %s: no such file or directory\"): %s", abs, abs, fix)
+	}
+	return nil
 }

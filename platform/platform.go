@@ -55,7 +55,7 @@ var variants = map[string]struct {
 func Parse(s string) (Platform, error) {
 	parts := strings.Split(strings.ToLower(strings.TrimSpace(s)), "/")
 	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
-		return Platform{}, fmt.Errorf("platform %q: write it as os/arch or os/arch/variant, for example linux/amd64 or linux/arm/v7", s)
+		return Platform{}, fmt.Errorf("platform %q: write it as os/arch or os/arch/variant, for example linux/amd64 or linux/arm/v7%s", s, didYouMean(s))
 	}
 	p := Platform{OS: parts[0], Arch: parts[1]}
 	if len(parts) == 3 {
@@ -171,6 +171,9 @@ func Validate(ctx context.Context, gobin string, ps []Platform) error {
 	}
 	for _, p := range ps {
 		if !slices.Contains(known, p.OS+"/"+p.Arch) {
+			if g := Suggest(p.String()); g != "" {
+				return fmt.Errorf("unknown platform %s: did you mean %s? (Go builds for %s)", p, g, strings.Join(known, ", "))
+			}
 			return fmt.Errorf("unknown platform %s: Go builds for %s", p, strings.Join(known, ", "))
 		}
 	}

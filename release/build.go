@@ -72,6 +72,7 @@ func (w *Workspace) build(ctx context.Context, st Stamp, dryRun bool) ([]gobuild
 	opts := []gobuild.Option{
 		gobuild.WithDist(w.Dist()),
 		gobuild.WithPlatforms(platforms...),
+		gobuild.WithMainPlatforms(w.mainPlatforms(platforms)),
 		gobuild.WithStamp(gobuild.Stamp{Version: st.Version.String(), Commit: st.Rev.Commit, Date: st.Rev.Time}),
 		gobuild.WithVars(vars),
 		gobuild.WithLog(log),
@@ -120,4 +121,16 @@ func buildSummary(results []gobuild.Result) (compiled bool, line string) {
 		return false, fmt.Sprintf("all %s up to date: sources, flags, stamp and Go unchanged", count(len(results), "binary", "binaries"))
 	}
 	return true, fmt.Sprintf("%d of %s to compile: %s", len(stale), count(len(results), "binary", "binaries"), strings.Join(stale, "; "))
+}
+
+// mainPlatforms are the binaries with platforms of their own
+// (Binaries[…].Platforms), each with its part of matrix.
+func (w *Workspace) mainPlatforms(matrix []platform.Platform) map[string][]platform.Platform {
+	m := map[string][]platform.Platform{}
+	for name, b := range w.Cfg.Binaries {
+		if len(b.Platforms) > 0 {
+			m[name] = w.Cfg.BinaryPlatforms(name, matrix)
+		}
+	}
+	return m
 }

@@ -60,7 +60,7 @@ func (w *Workspace) Check(ctx context.Context) error {
 			repos = []string{emb.Host + "/" + w.ImageName()}
 		}
 		for _, repo := range repos {
-			problems = append(problems, w.checkImage(ctx, target, pub, repo, ImageTag(v), commit)...)
+			problems = append(problems, w.checkImage(ctx, target, pub, repo, w.VersionTag(v), commit)...)
 		}
 	}
 	problems = append(problems, w.checkFiles(ctx, target, pub, v.String(), commit)...)

@@ -27,9 +27,11 @@ func (w *Workspace) ImageName() string {
 // imageMain picks the entrypoint binary: the configured one, the one named
 // like the project, or the only one.
 func (w *Workspace) imageMain() (string, error) {
-	names := make([]string, len(w.Proj.Mains))
-	for i, m := range w.Proj.Mains {
-		names[i] = m.Name
+	var names []string
+	for _, m := range w.Proj.Mains {
+		if !w.Cfg.Binaries[m.Name].NoImage {
+			names = append(names, m.Name)
+		}
 	}
 	if w.Cfg.Image.Main != "" {
 		if slices.Contains(names, w.Cfg.Image.Main) {
@@ -102,6 +104,9 @@ func (w *Workspace) imageInputs(target string, st Stamp, arts []artifact.Artifac
 			}
 			continue
 		}
+		if w.Cfg.Binaries[a.Name].NoImage {
+			continue
+		}
 		bins = append(bins, image.Binary{Name: a.Name, Platform: p.OCI(), Path: w.Cfg.Path(a.Path)})
 	}
 	if len(skipped) > 0 && !quiet {
@@ -116,7 +121,7 @@ func (w *Workspace) imageInputs(target string, st Stamp, arts []artifact.Artifac
 		User: ic.User, WorkDir: ic.WorkDir, ExposedPorts: ic.Ports, Labels: ic.Labels,
 		Annotations: ic.Annotations, Version: st.Version.String(), Revision: st.Rev.Commit,
 		Source: w.imageSource(), Title: w.ImageName(), Files: ic.Files, Dirs: ic.Dirs,
-		Healthcheck: ic.Healthcheck, Created: st.Rev.Time, TZData: ic.TZData,
+		Healthcheck: ic.Healthcheck, Created: st.Rev.Time, TZData: ic.TZData, Paths: ic.Paths,
 	}
 	if ic.Files == nil {
 		if cfg.Files, err = w.staticFiles(target, quiet); err != nil {
@@ -164,7 +169,7 @@ func (w *Workspace) staticFiles(target string, quiet bool) ([]image.File, error)
 // selects with oci:dist/image:web:0.1.0. A bare tag would leave podman to
 // name the image after the directory.
 func (w *Workspace) LayoutRefName(v *semver.Version) string {
-	return w.ImageName() + ":" + ImageTag(v)
+	return w.ImageName() + ":" + w.VersionTag(v)
 }
 
 // imageLayout is where the index goes and how its skip is decided.
@@ -208,7 +213,7 @@ func (w *Workspace) BuildImage(ctx context.Context, target string, st Stamp) (*I
 		return out, nil
 	}
 	res := lay.Result
-	w.Logf(target, "index %s (%d platforms) written to %s: %s", res.Digest, len(res.Images), w.Rel(lo.Dir), lay.Reason)
+	w.Logf(target, "index %s (%s) written to %s: %s", res.Digest, count(len(res.Images), "platform", "platforms"), w.Rel(lo.Dir), lay.Reason)
 	for _, pi := range res.Images {
 		p := pi.Platform.String()
 		w.Logf(target, "  %-14s %s  %s compressed", p, pi.Digest, humanBytes(pi.Size))

@@ -65,6 +65,12 @@ type PackageOptions struct {
 	// ExtraFiles are more files, relative to Root, put into every archive
 	// under the same relative path. Default: none.
 	ExtraFiles []string
+	// NoArchive names binaries that go in no archive and get no SBOM among
+	// the release files (they ship in the image only).
+	NoArchive []string
+	// OwnArchive names binaries packed in an archive of their own, named
+	// after the binary, instead of the project's archive of the platform.
+	OwnArchive []string
 	// Jobs caps how many archives and SBOMs are written at once. Default:
 	// GOMAXPROCS.
 	Jobs int
@@ -113,6 +119,9 @@ type packInput struct {
 	Platform string `json:"platform,omitempty"`
 	Path     string `json:"path"` // relative to Root
 	SHA256   string `json:"sha256"`
+	// Archive is the archive a binary goes in, when it is not the
+	// project's archive of its platform.
+	Archive string `json:"archive,omitempty"`
 }
 
 // packOutput is one file Package wrote, relative to dist so the record stays
@@ -202,6 +211,10 @@ func Package(ctx context.Context, o PackageOptions) (*PackageResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(units) == 0 {
+		fmt.Fprintln(o.Log, "package: nothing to pack: every binary ships in the image only (Binaries[…].NoArchive)")
+		return &PackageResult{Skipped: true, Reason: "no binary is archived"}, nil
+	}
 	rec := packRecord{
 		Format:  packageFormat,
 		Project: o.Project,
@@ -217,7 +230,7 @@ func Package(ctx context.Context, o PackageOptions) (*PackageResult, error) {
 			reason = outputsChanged(ctx, &o, old.Outputs)
 		}
 		if reason == "" {
-			fmt.Fprintf(o.Log, "package: skipped, inputs unchanged and %d outputs intact\n", len(old.Outputs))
+			fmt.Fprintf(o.Log, "package: skipped, inputs unchanged and %s intact\n", count(len(old.Outputs), "output", "outputs"))
 			arts := make([]artifact.Artifact, len(old.Outputs))
 			for i, out := range old.Outputs {
 				arts[i] = out.Artifact
@@ -336,16 +349,27 @@ func collectInputs(ctx context.Context, o *PackageOptions) ([]packInput, []*unit
 		if !filepath.IsAbs(path) {
 			path = filepath.Join(o.Root, path)
 		}
+		if slices.Contains(o.NoArchive, b.Name) {
+			continue
+		}
 		in := packInput{Kind: "binary", Name: b.Name, Platform: p.String(), Path: path}
-		u := byPlat[p.String()]
+		archiveName, unitKey := o.Project, p.String()
+		if slices.Contains(o.OwnArchive, b.Name) {
+			archiveName, unitKey = b.Name, p.String()+"\x00"+b.Name
+			in.Archive = filepath.Base(ArchivePath(o.Dist, b.Name, o.Version, p))
+		}
+		u := byPlat[unitKey]
 		if u == nil {
-			u = &unit{plat: p, archive: ArchivePath(o.Dist, o.Project, o.Version, p)}
-			byPlat[p.String()] = u
+			u = &unit{plat: p, archive: ArchivePath(o.Dist, archiveName, o.Version, p)}
+			byPlat[unitKey] = u
 		}
 		u.binaries = append(u.binaries, len(inputs))
 		inputs = append(inputs, in)
 	}
 	if len(inputs) == 0 {
+		if len(o.NoArchive) > 0 {
+			return nil, nil, nil // every binary ships in the image only
+		}
 		return nil, nil, errors.New("package: no binaries to package; build them first (go:build)")
 	}
 	docs, err := docFiles(o.Root)
@@ -406,7 +430,9 @@ func sortedUnits(m map[string]*unit) []*unit {
 	for _, u := range m {
 		us = append(us, u)
 	}
-	slices.SortFunc(us, func(a, b *unit) int { return cmp.Compare(a.plat.String(), b.plat.String()) })
+	slices.SortFunc(us, func(a, b *unit) int {
+		return cmp.Or(cmp.Compare(a.plat.String(), b.plat.String()), cmp.Compare(a.archive, b.archive))
+	})
 	return us
 }
 
@@ -445,7 +471,9 @@ func changed(old, rec *packRecord) string {
 	case old.ModTime != rec.ModTime:
 		return "commit time changed"
 	}
-	key := func(in packInput) string { return in.Kind + "\x00" + in.Name + "\x00" + in.Platform + "\x00" + in.Path }
+	key := func(in packInput) string {
+		return in.Kind + "\x00" + in.Name + "\x00" + in.Platform + "\x00" + in.Path + "\x00" + in.Archive
+	}
 	was := make(map[string]string, len(old.Inputs))
 	for _, in := range old.Inputs {
 		was[key(in)] = in.SHA256

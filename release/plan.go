@@ -177,7 +177,15 @@ func (p *Plan) fill(st *State) {
 	var archived []string
 	for _, r := range st.Built {
 		add(artifact.Binary, r.Name, w.Rel(r.Path), r.Platform.String())
-		a := filepath.ToSlash(ArchivePath(dist, w.Proj.Name, p.Version, r.Platform))
+		b := w.Cfg.Binaries[r.Name]
+		if b.NoArchive {
+			continue
+		}
+		archiveName := w.Proj.Name
+		if b.OwnArchive {
+			archiveName = r.Name
+		}
+		a := filepath.ToSlash(ArchivePath(dist, archiveName, p.Version, r.Platform))
 		if !slices.Contains(archived, a) {
 			archived = append(archived, a)
 			add(artifact.Archive, filepath.Base(a), a, r.Platform.String())

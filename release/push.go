@@ -50,13 +50,40 @@ func Tags(v *semver.Version, latest, minor bool) []string {
 }
 
 // ImageTags returns the tags version v is pushed under with this
-// configuration: the version, plus MAJOR.MINOR and latest when configured.
+// configuration: the version, plus MAJOR.MINOR and latest when
+// configured, with Publish.TagPrefix before the version's digits; or what
+// Publish.Tags returns.
 func (w *Workspace) ImageTags(v *semver.Version) []string {
-	return Tags(v, w.Cfg.Publish.Latest, w.Cfg.Publish.MinorTag)
+	if v == nil {
+		return nil
+	}
+	pub := w.Cfg.Publish
+	if pub.Tags != nil {
+		return pub.Tags(v)
+	}
+	tags := Tags(v, pub.Latest, pub.MinorTag)
+	for i, t := range tags {
+		if t != "latest" {
+			tags[i] = pub.TagPrefix + t
+		}
+	}
+	return tags
+}
+
+// VersionTag is the image tag that names version v itself: the first of
+// ImageTags.
+func (w *Workspace) VersionTag(v *semver.Version) string {
+	if tags := w.ImageTags(v); len(tags) > 0 {
+		return tags[0]
+	}
+	return ImageTag(v)
 }
 
 // checkTags refuses tags no registry accepts, before anything is built.
 func checkTags(tags []string) error {
+	if len(tags) == 0 {
+		return errors.New("Publish.Tags returned no image tags for this version: return at least the version's own tag")
+	}
 	for _, t := range tags {
 		if !publish.ValidTag(t) {
 			return fmt.Errorf("the version gives the image tag %q, which registries refuse (up to 128 letters, digits, '_', '.' and '-'): shorten the prerelease or build part of VERSION", t)
@@ -381,7 +408,7 @@ func (w *Workspace) PushImage(ctx context.Context, target string, st Stamp, loca
 // it started running for the caller to stop (p.stop). attach, when not
 // nil, runs once the index is pushed by digest and before any tag moves.
 func (w *Workspace) pushImage(ctx context.Context, target string, st Stamp, local bool, attach func(*pushed) error) (*pushed, error) {
-	tags := []string{ImageTag(st.Version)}
+	tags := []string{w.VersionTag(st.Version)}
 	if w.Env.FloatingTags && !st.Snapshot {
 		tags = w.ImageTags(st.Version)
 	}
@@ -504,7 +531,7 @@ func (w *Workspace) pushIndex(ctx context.Context, target string, st Stamp, repo
 			continue // the error returned below names each failure
 		}
 		p.digest = r.Digest.String()
-		w.Logf(target, "%s: %d blobs uploaded (%s), %d already there", r.Repository, r.BlobsUploaded, humanBytes(r.BytesUploaded), r.BlobsSkipped)
+		w.Logf(target, "%s: %s uploaded (%s), %d already there", r.Repository, count(r.BlobsUploaded, "blob", "blobs"), humanBytes(r.BytesUploaded), r.BlobsSkipped)
 		for _, ref := range r.Refs {
 			w.Logf(target, "  pushed %s", ref)
 		}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/hoistdev/hoist/artifact"
+	"github.com/hoistdev/hoist/config"
 	"github.com/hoistdev/hoist/internal/atomicfile"
 	"github.com/hoistdev/hoist/publish"
 )
@@ -51,7 +52,7 @@ func (w *Workspace) PushPlatforms(ctx context.Context, target string, st Stamp) 
 			if err != nil {
 				return err
 			}
-			w.Logf(target, "%s pushed %s@%s (%d blobs uploaded, %d already there)", p, repo, res.Digest, res.BlobsUploaded, res.BlobsSkipped)
+			w.Logf(target, "%s pushed %s@%s (%s uploaded, %d already there)", p, repo, res.Digest, count(res.BlobsUploaded, "blob", "blobs"), res.BlobsSkipped)
 		}
 		file := filepath.Join(w.digestDir(), strings.ReplaceAll(p, "/", "_")+".digest")
 		if err := atomicfile.WriteBytes(ctx, file, []byte(desc.Digest.String()+"\n"), 0o644); err != nil {
@@ -148,7 +149,8 @@ func (w *Workspace) Pack(ctx context.Context, st Stamp) (*PackageResult, error) 
 func (w *Workspace) packageOptions(st Stamp, bins []artifact.Artifact, dryRun bool) PackageOptions {
 	o := PackageOptions{
 		Root: w.Cfg.Dir, Dist: w.Cfg.Dist, Project: w.Proj.Name, Version: st.Version.String(), ModTime: st.Rev.Time,
-		Binaries: bins, ExtraFiles: w.Cfg.Release.ExtraFiles,
+		Binaries: bins, ExtraFiles: w.Cfg.Release.ExtraFiles, NoArchive: w.binariesWith(func(b config.Binary) bool { return b.NoArchive }),
+		OwnArchive: w.binariesWith(func(b config.Binary) bool { return b.OwnArchive }),
 		Force: w.Env.Force, DryRun: dryRun, Log: w.Out, stats: w.statCache(),
 	}
 	if dryRun {
@@ -201,4 +203,17 @@ func (w *Workspace) Verify(ctx context.Context) error {
 		}
 	}
 	return err
+}
+
+// binariesWith names the binaries whose settings (Binaries) match keep,
+// sorted.
+func (w *Workspace) binariesWith(keep func(config.Binary) bool) []string {
+	var out []string
+	for name, b := range w.Cfg.Binaries {
+		if keep(b) {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

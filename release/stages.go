@@ -160,7 +160,7 @@ func (g gateStage) Skip(st *State) (string, bool) {
 	return "", false
 }
 
-func (g gateStage) Plan(_ context.Context, st *State) (string, error) {
+func (g gateStage) Plan(ctx context.Context, st *State) (string, error) {
 	switch g.name {
 	case "tidy":
 		return "go.mod and go.sum must already be tidy (go mod tidy -diff, go mod verify)", nil
@@ -169,11 +169,8 @@ func (g gateStage) Plan(_ context.Context, st *State) (string, error) {
 	case "vuln":
 		return st.W.vulnPlan(), nil
 	}
-	gate := "no coverage gate"
-	if min := st.W.Cfg.CoverageMin; min >= 0 {
-		gate = fmt.Sprintf("total coverage at least %g%%", min)
-	}
-	return "go test over every package, " + gate, nil
+	_, gate := st.W.CoverageGate(ctx)
+	return "go test over every package; " + gate, nil
 }
 
 func (g gateStage) Run(ctx context.Context, st *State) (string, error) {
@@ -441,7 +438,7 @@ func (s imageStage) what(st *State) string {
 			plats = append(plats, p)
 		}
 	}
-	return fmt.Sprintf("%s index for %s into %s", ImageTag(st.Stamp.Version), strings.Join(plats, ", "), distPath(st.W, "image"))
+	return fmt.Sprintf("%s index for %s into %s", st.W.VersionTag(st.Stamp.Version), strings.Join(plats, ", "), distPath(st.W, "image"))
 }
 
 func (s imageStage) Plan(ctx context.Context, st *State) (string, error) {
@@ -682,6 +679,14 @@ func (s tagStage) Run(ctx context.Context, st *State) (string, error) {
 	msg := st.tagMessage
 	if msg == "" {
 		msg = version.TagMessage(st.Decision.Tag, st.Decision.Commits)
+	}
+	// The coverage the tests measured at the commit released, for the
+	// next release's ratchet.
+	if st.tagMessage = st.W.withCoverage(msg, st.Head); st.tagMessage != msg {
+		msg = st.tagMessage
+		if err := st.journal.save(st); err != nil {
+			return "", err
+		}
 	}
 	commit, err := st.txn.Finish(ctx, st.Decision.Tag, msg)
 	if err != nil {

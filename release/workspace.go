@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/hoistdev/hoist/artifact"
 	"github.com/hoistdev/hoist/config"
 	"github.com/hoistdev/hoist/gobuild"
+	"github.com/hoistdev/hoist/image"
 	"github.com/hoistdev/hoist/internal/lockfile"
 	"github.com/hoistdev/hoist/internal/statcache"
 	"github.com/hoistdev/hoist/project"
@@ -157,10 +159,26 @@ func Open(cfg config.Config, env config.Env, out io.Writer) (*Workspace, error) 
 		out = io.Discard
 	}
 	w := &Workspace{Cfg: cfg, Env: env, Proj: proj, Arts: arts, Out: out}
-	// A misspelt Image.Main would otherwise surface only after go:build.
+	// A misspelt Image.Main, or an entrypoint the image will not hold,
+	// would otherwise surface only after go:build.
 	if !cfg.Image.Skip && cfg.Image.Main != "" {
 		if _, err := w.imageMain(); err != nil {
 			return nil, fmt.Errorf("hoist configuration: %w", err)
+		}
+	}
+	names := make([]string, len(proj.Mains))
+	for i, m := range proj.Mains {
+		names[i] = m.Name
+	}
+	for n := range cfg.Binaries {
+		if !slices.Contains(names, n) {
+			return nil, fmt.Errorf("hoist configuration: Binaries names %q, which is not a binary of the project (%s)", n, strings.Join(names, ", "))
+		}
+	}
+	if ic := cfg.Image; !ic.Skip && (ic.Entrypoint != nil || ic.Paths != nil) {
+		c := image.Config{Base: ic.Base, Entrypoint: ic.Entrypoint, Env: ic.Env, WorkDir: ic.WorkDir, Files: ic.Files, Paths: ic.Paths}
+		if err := c.CheckEntrypoint(names); err != nil {
+			return nil, fmt.Errorf("hoist configuration: %s", strings.ReplaceAll(err.Error(), "Config.", "Image."))
 		}
 	}
 	return w, nil

@@ -733,7 +733,7 @@ func TestEmbeddedRepair(t *testing.T) {
 	if err := w.PushImage(ctx, "image:push", st, false); err != nil {
 		t.Fatalf("push after a layer went missing = %v\n%s", err, out)
 	}
-	if strings.Contains(out.String(), "already holds") || !strings.Contains(out.String(), "1 blobs uploaded") {
+	if strings.Contains(out.String(), "already holds") || !strings.Contains(out.String(), "1 blob uploaded") {
 		t.Errorf("push after a layer went missing did not send it again:\n%s", out)
 	}
 	if _, err := os.Stat(filepath.Join(data, "docker", "registry", "v2", "blobs", "sha256", hex[:2], hex, "data")); err != nil {

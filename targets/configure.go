@@ -1,6 +1,8 @@
 package targets
 
 import (
+	"github.com/Masterminds/semver/v3"
+
 	"github.com/hoistdev/hoist/config"
 	"github.com/hoistdev/hoist/project"
 	"github.com/hoistdev/hoist/targets/internal/session"
@@ -178,3 +180,26 @@ var ForgeDraft Setting = func(c *config.Config) { c.Forge.Draft = true }
 // ForgeName sets the forge release's title, a Go template over .Tag,
 // .Version and .Project.
 func ForgeName(tmpl string) Setting { return func(c *config.Config) { c.Forge.Name = tmpl } }
+
+// ImageTagPrefix puts prefix before the version in the image's version
+// and MAJOR.MINOR tags: "v" tags v1.2.3 and v1.2.
+func ImageTagPrefix(prefix string) Setting {
+	return func(c *config.Config) { c.Publish.TagPrefix = prefix }
+}
+
+// ImageTags replaces the image tags derived from the version with what fn
+// returns for it, the version's own tag first.
+func ImageTags(fn func(v *semver.Version) []string) Setting {
+	return func(c *config.Config) { c.Publish.Tags = fn }
+}
+
+// BinaryPath puts the binary name at path in the image: absolute, such
+// as "/app", or relative to the working directory, such as "app".
+func BinaryPath(name, path string) Setting {
+	return func(c *config.Config) {
+		if c.Image.Paths == nil {
+			c.Image.Paths = map[string]string{}
+		}
+		c.Image.Paths[name] = path
+	}
+}

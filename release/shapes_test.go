@@ -1,0 +1,121 @@
+package release
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/Masterminds/semver/v3"
+
+	"github.com/hoistdev/hoist/config"
+)
+
+// TestImageTagShapes: a v prefix on the version and MAJOR.MINOR tags (not
+// on latest), no floating tags for a prerelease, and a Tags function that
+// replaces the whole scheme.
+func TestImageTagShapes(t *testing.T) {
+	r := svcRepo(t)
+	v := semver.MustParse("1.11.0")
+	for _, c := range []struct {
+		name string
+		pub  config.Publish
+		v    string
+		want []string
+	}{
+		{"default", config.Publish{}, "1.11.0", []string{"1.11.0"}},
+		{"v prefix", config.Publish{TagPrefix: "v", Latest: true, MinorTag: true}, "1.11.0", []string{"v1.11.0", "v1.11", "latest"}},
+		{"v prefix, prerelease", config.Publish{TagPrefix: "v", Latest: true, MinorTag: true}, "1.12.0-rc.1", []string{"v1.12.0-rc.1"}},
+		{"a function", config.Publish{Tags: func(v *semver.Version) []string {
+			return []string{"release-" + v.String(), "stable"}
+		}}, "1.11.0", []string{"release-1.11.0", "stable"}},
+	} {
+		w, _ := open(t, r.dir, nil, func(cfg *config.Config) { cfg.Publish = c.pub })
+		if c.v != "" {
+			v = semver.MustParse(c.v)
+		}
+		if got := w.ImageTags(v); !slices.Equal(got, c.want) {
+			t.Errorf("%s: ImageTags(%s) = %v, want %v", c.name, v, got, c.want)
+		}
+		if got := w.VersionTag(v); got != c.want[0] {
+			t.Errorf("%s: VersionTag = %q, want %q", c.name, got, c.want[0])
+		}
+	}
+	if err := checkTags(nil); err == nil || !strings.Contains(err.Error(), "Publish.Tags") {
+		t.Errorf("checkTags(nil) = %v", err)
+	}
+}
+
+// TestOpenRefusesImpossibleEntrypoint: an entrypoint the image will not
+// hold is refused when the workspace opens, before any target builds,
+// in the configuration's own words.
+func TestOpenRefusesImpossibleEntrypoint(t *testing.T) {
+	r := svcRepo(t)
+	cfg := config.Defaults()
+	cfg.Dir = r.dir
+	cfg.Image.Entrypoint = []string{"/app"}
+	_, err := Open(cfg, config.Env{}, nil)
+	if err == nil || !strings.Contains(err.Error(), "Image.Entrypoint runs /app") || !strings.Contains(err.Error(), "Image.Paths") {
+		t.Fatalf("Open with Entrypoint /app = %v", err)
+	}
+	cfg.Image.Paths = map[string]string{"svc": "/app"}
+	if _, err := Open(cfg, config.Env{}, nil); err != nil {
+		t.Fatalf("Open with the binary at /app = %v", err)
+	}
+}
+
+// TestPerBinaryShapes releases a CLI as archives for every platform beside
+// a server that ships only as a linux image, at /app: the plan and the
+// run agree, no archive or SBOM of the server exists, the CLI is not in
+// the image.
+func TestPerBinaryShapes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and releases")
+	}
+	r := svcRepo(t)
+	r.write("cmd/server/main.go", "package main\n\nvar version string\n\nfunc main() { println(version) }\n")
+	r.change("feat: a server")
+	rl := &releaser{t: t, r: r, env: map[string]string{"PLATFORMS": "linux/amd64,darwin/arm64"},
+		edit: func(c *config.Config) {
+			c.Binaries = map[string]config.Binary{
+				"server": {Platforms: []string{"linux/amd64"}, NoArchive: true},
+				"svc":    {NoImage: true, OwnArchive: true},
+			}
+			c.Image.Paths = map[string]string{"server": "/app"}
+			c.Name = "acme" // the project's archives would be acme_…; svc has its own
+		}}
+	rl.embedded(t.TempDir())
+	p := rl.plan(ModeRelease, nil)
+	out, err := rl.run(ModeRelease, nil, okGates)
+	if err != nil {
+		t.Fatalf("release: %v\n%s", err, out)
+	}
+	m := rl.manifest()
+	samePlanAndRun(t, p, m)
+	var files []string
+	for _, a := range m.Artifacts {
+		files = append(files, string(a.Type)+" "+a.Name+" "+a.Platform)
+	}
+	for _, want := range []string{"binary server linux/amd64", "binary svc darwin/arm64", "binary svc linux/amd64",
+		"archive svc_1.4.0_linux_amd64.tar.gz linux/amd64", "archive svc_1.4.0_darwin_arm64.tar.gz darwin/arm64",
+		"sbom svc_1.4.0_linux_amd64.spdx.json linux/amd64"} {
+		if !slices.Contains(files, want) {
+			t.Errorf("release.json lacks %q:\n%s", want, strings.Join(files, "\n"))
+		}
+	}
+	for _, f := range files {
+		if strings.Contains(f, "server_") || strings.Contains(f, "acme_") || strings.HasPrefix(f, "binary server darwin") {
+			t.Errorf("release.json has %q, which the configuration leaves out", f)
+		}
+	}
+	if !strings.Contains(out, "image: ") && len(m.Images) == 0 {
+		t.Fatalf("no image pushed:\n%s", out)
+	}
+	w, _ := open(t, r.dir, rl.env, rl.edit)
+	bins, cfg, err := w.imageInputs("image:build", Stamp{Version: semver.MustParse("1.4.0")}, w.Arts.All(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bins) != 1 || bins[0].Name != "server" || cfg.Main != "server" || cfg.BinaryPath("server") != "/app" {
+		t.Errorf("image inputs: %+v, main %s", bins, cfg.Main)
+	}
+}
