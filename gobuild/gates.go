@@ -1,13 +1,13 @@
 package gobuild
 
 import (
-	"math"
 	"bufio"
 	"bytes"
 	"cmp"
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path"

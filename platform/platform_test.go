@@ -110,16 +110,16 @@ func TestValidate(t *testing.T) {
 
 func TestSuggest(t *testing.T) {
 	for in, want := range map[string]string{
-		"linux/armv7":   "linux/arm/v7",
-		"linux/aarch64": "linux/arm64",
-		"linux_amd64":   "linux/amd64",
-		"linux_arm_7":   "linux/arm/v7",
+		"linux/armv7":    "linux/arm/v7",
+		"linux/aarch64":  "linux/arm64",
+		"linux_amd64":    "linux/amd64",
+		"linux_arm_7":    "linux/arm/v7",
 		"linux_amd64_v3": "linux/amd64/v3",
-		"macos/arm64":   "darwin/arm64",
-		"linux-x86_64":  "linux/amd64",
-		"windows/i386":  "windows/386",
-		"linux/amd64":   "",
-		"plan9/vax":     "",
+		"macos/arm64":    "darwin/arm64",
+		"linux-x86_64":   "linux/amd64",
+		"windows/i386":   "windows/386",
+		"linux/amd64":    "",
+		"plan9/vax":      "",
 	} {
 		if got := Suggest(in); got != want {
 			t.Errorf("Suggest(%q) = %q, want %q", in, got, want)

@@ -151,7 +151,7 @@ func (w *Workspace) packageOptions(st Stamp, bins []artifact.Artifact, dryRun bo
 		Root: w.Cfg.Dir, Dist: w.Cfg.Dist, Project: w.Proj.Name, Version: st.Version.String(), ModTime: st.Rev.Time,
 		Binaries: bins, ExtraFiles: w.Cfg.Release.ExtraFiles, NoArchive: w.binariesWith(func(b config.Binary) bool { return b.NoArchive }),
 		OwnArchive: w.binariesWith(func(b config.Binary) bool { return b.OwnArchive }),
-		Force: w.Env.Force, DryRun: dryRun, Log: w.Out, stats: w.statCache(),
+		Force:      w.Env.Force, DryRun: dryRun, Log: w.Out, stats: w.statCache(),
 	}
 	if dryRun {
 		o.Log = nil
