@@ -22,4 +22,8 @@ type Release struct {
 	// ExtraFiles are added to every archive beside the binary, README and
 	// LICENSE (which are included when present).
 	ExtraFiles []string
+	// SourceArchive adds <project>_<version>_source.tar.gz: the released
+	// commit as git archive holds it (committed files only), under
+	// <project>-<version>/, reproducible, in checksums.txt and release.json.
+	SourceArchive bool
 }

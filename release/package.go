@@ -2,6 +2,7 @@ package release
 
 import (
 	"cmp"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -11,6 +12,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -71,6 +73,10 @@ type PackageOptions struct {
 	// OwnArchive names binaries packed in an archive of their own, named
 	// after the binary, instead of the project's archive of the platform.
 	OwnArchive []string
+	// SourceCommit, when set, adds the source archive of that commit:
+	// <project>_<version>_source.tar.gz, what git archive holds under the
+	// directory <project>-<version>/, compressed reproducibly.
+	SourceCommit string
 	// Jobs caps how many archives and SBOMs are written at once. Default:
 	// GOMAXPROCS.
 	Jobs int
@@ -386,6 +392,16 @@ func collectInputs(ctx context.Context, o *PackageOptions) ([]packInput, []*unit
 		}
 		inputs = append(inputs, packInput{Kind: "extra", Name: filepath.ToSlash(p), Path: filepath.Join(o.Root, p)})
 	}
+	var source *packInput
+	if o.SourceCommit != "" {
+		// The commit's tree decides the archive's entries, the commit its
+		// times; both are in the record.
+		tree, err := git(ctx, o.Root, "rev-parse", "--verify", o.SourceCommit+"^{tree}")
+		if err != nil {
+			return nil, nil, fmt.Errorf("package the source archive: %w", err)
+		}
+		source = &packInput{Kind: "source", Name: o.SourceCommit, SHA256: tree}
+	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(o.Jobs)
@@ -421,6 +437,9 @@ func collectInputs(ctx context.Context, o *PackageOptions) ([]packInput, []*unit
 	}
 	for i := range inputs {
 		inputs[i].Path = relSlash(o.Root, inputs[i].Path)
+	}
+	if source != nil {
+		inputs = append(inputs, *source)
 	}
 	return inputs, sortedUnits(byPlat), nil
 }
@@ -609,6 +628,19 @@ func writePackages(ctx context.Context, o *PackageOptions, inputs []packInput, u
 			},
 		})
 	}
+	for _, in := range inputs {
+		if in.Kind != "source" {
+			continue
+		}
+		dst := SourceArchivePath(o.Dist, o.Project, o.Version)
+		jobs = append(jobs, job{
+			art: artifact.Artifact{Type: artifact.Archive, Name: filepath.Base(dst), Extra: map[string]string{"format": "tar.gz", "source": in.Name}},
+			abs: dst,
+			run: func(ctx context.Context) error {
+				return writeSourceArchive(ctx, o.Root, in.Name, o.Project+"-"+o.Version+"/", dst)
+			},
+		})
+	}
 	license := project.License(o.Root)
 	for _, u := range units {
 		for _, bi := range u.binaries {
@@ -745,4 +777,29 @@ func relSlash(base, target string) string {
 		return filepath.ToSlash(target)
 	}
 	return filepath.ToSlash(rel)
+}
+
+// SourceArchivePath is where Package writes the source archive.
+func SourceArchivePath(dist, project, version string) string {
+	return filepath.Join(dist, project+"_"+version+"_source.tar.gz")
+}
+
+// writeSourceArchive writes what git archive holds for commit, under
+// prefix, as a gzip file with no name and no time in its header, so the
+// same commit always gives the same bytes.
+func writeSourceArchive(ctx context.Context, root, commit, prefix, dst string) error {
+	return atomicfile.Replace(ctx, dst, 0o644, func(w io.Writer) error {
+		zw, err := gzip.NewWriterLevel(w, gzip.BestCompression)
+		if err != nil {
+			return err
+		}
+		cmd := exec.CommandContext(ctx, "git", "-C", root, "archive", "--format=tar", "--prefix="+prefix, commit)
+		cmd.Stdout = zw
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("git archive %s: %w: %s", commit, err, strings.TrimSpace(stderr.String()))
+		}
+		return zw.Close()
+	})
 }

@@ -132,7 +132,8 @@ func samePlanAndRun(t *testing.T, p *Plan, m *Manifest) {
 			t.Errorf("release.json image %s has digest %q", i.Ref, i.Digest)
 		}
 	}
-	images := slices.Clone(p.Images)
+	images := append([]string{}, p.Images...)
+	refs = append([]string{}, refs...)
 	slices.Sort(images)
 	slices.Sort(refs)
 	if diff := gocmp.Diff(images, refs); diff != "" {

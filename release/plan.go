@@ -193,6 +193,10 @@ func (p *Plan) fill(st *State) {
 		s := filepath.ToSlash(SBOMPath(dist, r.Name, p.Version, r.Platform))
 		add(artifact.SBOM, filepath.Base(s), s, r.Platform.String())
 	}
+	if w.Cfg.Release.SourceArchive {
+		a := filepath.ToSlash(SourceArchivePath(dist, w.Proj.Name, p.Version))
+		add(artifact.Archive, filepath.Base(a), a, "")
+	}
 	add(artifact.Checksums, ChecksumsFile, distPath(w, ChecksumsFile), "")
 	add(artifact.Changelog, "CHANGELOG.md", distPath(w, "CHANGELOG.md"), "")
 	if _, skip := imageSkip(st); !skip {

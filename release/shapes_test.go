@@ -1,6 +1,12 @@
 package release
 
 import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -117,5 +123,70 @@ func TestPerBinaryShapes(t *testing.T) {
 	}
 	if len(bins) != 1 || bins[0].Name != "server" || cfg.Main != "server" || cfg.BinaryPath("server") != "/app" {
 		t.Errorf("image inputs: %+v, main %s", bins, cfg.Main)
+	}
+}
+
+// TestSourceArchive: the release carries the released commit's files,
+// only those, under <project>-<version>/, in checksums.txt, and the same
+// bytes when packed again from scratch.
+func TestSourceArchive(t *testing.T) {
+	r := svcRepo(t)
+	rl := &releaser{t: t, r: r, env: map[string]string{"PLATFORMS": "linux/amd64"},
+		edit: func(c *config.Config) { c.Image.Skip, c.Release.SourceArchive = true, true }}
+	p := rl.plan(ModeRelease, nil)
+	if out, err := rl.run(ModeRelease, nil, okGates); err != nil {
+		t.Fatalf("release: %v\n%s", err, out)
+	}
+	m := rl.manifest()
+	samePlanAndRun(t, p, m)
+	file := filepath.Join(r.dir, "dist", "svc_1.4.0_source.tar.gz")
+	first, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(first))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	tr := tar.NewReader(zr)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, h.Name)
+	}
+	for _, want := range []string{"svc-1.4.0/go.mod", "svc-1.4.0/cmd/svc/main.go", "svc-1.4.0/VERSION"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("source archive lacks %s: %v", want, names)
+		}
+	}
+	sums, _ := os.ReadFile(filepath.Join(r.dir, "dist", ChecksumsFile))
+	if !strings.Contains(string(sums), "svc_1.4.0_source.tar.gz") {
+		t.Errorf("checksums.txt does not list the source archive:\n%s", sums)
+	}
+	// Packed again from scratch, with an untracked file in the tree.
+	r.write("scratch.txt", "not committed\n")
+	if err := os.RemoveAll(filepath.Join(r.dir, "dist")); err != nil {
+		t.Fatal(err)
+	}
+	w, _ := open(t, r.dir, rl.env, rl.edit)
+	st, err := w.CurrentStamp(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.BuildBinaries(t.Context(), st); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Pack(t.Context(), st); err != nil {
+		t.Fatal(err)
+	}
+	again, err := os.ReadFile(file)
+	if err != nil || !bytes.Equal(first, again) {
+		t.Fatalf("the source archive differs when packed again (%v)", err)
 	}
 }

@@ -153,6 +153,9 @@ func (w *Workspace) packageOptions(st Stamp, bins []artifact.Artifact, dryRun bo
 		OwnArchive: w.binariesWith(func(b config.Binary) bool { return b.OwnArchive }),
 		Force:      w.Env.Force, DryRun: dryRun, Log: w.Out, stats: w.statCache(),
 	}
+	if w.Cfg.Release.SourceArchive {
+		o.SourceCommit = st.Rev.Commit
+	}
 	if dryRun {
 		o.Log = nil
 	}

@@ -203,3 +203,7 @@ func BinaryPath(name, path string) Setting {
 		c.Image.Paths[name] = path
 	}
 }
+
+// SourceArchive adds the released commit's source archive,
+// <project>_<version>_source.tar.gz, to the release files.
+var SourceArchive Setting = func(c *config.Config) { c.Release.SourceArchive = true }
