@@ -26,4 +26,12 @@ type Release struct {
 	// commit as git archive holds it (committed files only), under
 	// <project>-<version>/, reproducible, in checksums.txt and release.json.
 	SourceArchive bool
+	// Universal adds, for every binary built for both darwin/amd64 and
+	// darwin/arm64, a universal macOS binary made of the two
+	// (dist/<name>_darwin_all/<name>), archived as <project>_<version>_darwin_all
+	// with its SBOM and checksum.
+	Universal bool
+	// UniversalReplace ships only the universal darwin binary, not the
+	// two it is made of.
+	UniversalReplace bool
 }

@@ -4,13 +4,17 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/hoistdev/hoist/artifact"
 	"github.com/hoistdev/hoist/gobuild"
 	"github.com/hoistdev/hoist/platform"
 	"github.com/hoistdev/hoist/project"
+	"github.com/hoistdev/hoist/universal"
 )
 
 // BuildBinaries compiles the platform matrix stamped with st and records
@@ -104,7 +108,91 @@ func (w *Workspace) build(ctx context.Context, st Stamp, dryRun bool) ([]gobuild
 	if w.onBuildWork != nil && !dryRun {
 		opts = append(opts, gobuild.WithOnWork(w.onBuildWork))
 	}
-	return gobuild.Build(ctx, w.Proj, opts...)
+	results, err := gobuild.Build(ctx, w.Proj, opts...)
+	if err != nil || !w.Cfg.Release.Universal {
+		return results, err
+	}
+	return w.universal(ctx, results, dryRun)
+}
+
+// darwinAll is the platform name of universal darwin binaries, as
+// archives and release.json show it (web_1.2.3_darwin_all.tar.gz).
+var darwinAll = platform.Platform{OS: "darwin", Arch: "all"}
+
+// universal adds a universal darwin binary for every binary built for
+// both darwin/amd64 and darwin/arm64 (Release.Universal), made from those
+// two; Release.UniversalReplace then drops the two from the results, so
+// only the universal one is archived.
+func (w *Workspace) universal(ctx context.Context, results []gobuild.Result, dryRun bool) ([]gobuild.Result, error) {
+	type pair struct{ amd, arm *gobuild.Result }
+	pairs := map[string]*pair{}
+	var names []string
+	for i := range results {
+		r := &results[i]
+		if r.Platform.OS != "darwin" || r.Platform.Variant != "" {
+			continue
+		}
+		p := pairs[r.Name]
+		if p == nil {
+			p = &pair{}
+			pairs[r.Name] = p
+			names = append(names, r.Name)
+		}
+		switch r.Platform.Arch {
+		case "amd64":
+			p.amd = r
+		case "arm64":
+			p.arm = r
+		}
+	}
+	var out []gobuild.Result
+	for _, name := range names {
+		p := pairs[name]
+		if p.amd == nil || p.arm == nil {
+			if !dryRun {
+				w.Logf("go:build", "%s: no universal darwin binary, since this build has not both darwin/amd64 and darwin/arm64 (Release.Universal)", name)
+			}
+			continue
+		}
+		dst := filepath.Join(w.Dist(), name+"_darwin_all", name)
+		u := gobuild.Result{Name: name, Platform: darwinAll, Path: dst, Flags: p.arm.Flags, Env: p.arm.Env,
+			Skipped: p.amd.Skipped && p.arm.Skipped, Reason: "made from darwin/amd64 and darwin/arm64"}
+		if u.Skipped {
+			if _, err := os.Stat(dst); err != nil {
+				u.Skipped = false
+				u.Reason = "universal binary missing: made from darwin/amd64 and darwin/arm64"
+			} else {
+				u.Reason = "up to date: darwin/amd64 and darwin/arm64 unchanged"
+			}
+		}
+		if !dryRun {
+			start := time.Now()
+			if !u.Skipped {
+				if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+					return nil, err
+				}
+				if err := universal.Write(ctx, dst, p.amd.Path, p.arm.Path); err != nil {
+					return nil, err
+				}
+			}
+			sum, size, err := w.statCache().Sum(dst)
+			if err != nil {
+				return nil, fmt.Errorf("hash %s: %w", dst, err)
+			}
+			u.SHA256, u.Size, u.Duration = sum, size, time.Since(start)
+			if !u.Skipped {
+				w.Logf("go:build", "%-10s %-16s made in %s: %s", name, darwinAll, u.Duration.Round(time.Millisecond), u.Reason)
+			}
+		}
+		out = append(out, u)
+	}
+	if w.Cfg.Release.UniversalReplace {
+		results = slices.DeleteFunc(slices.Clone(results), func(r gobuild.Result) bool {
+			_, ok := pairs[r.Name]
+			return ok && pairs[r.Name].amd != nil && pairs[r.Name].arm != nil && r.Platform.OS == "darwin" && (r.Platform.Arch == "amd64" || r.Platform.Arch == "arm64")
+		})
+	}
+	return append(results, out...), nil
 }
 
 // buildSummary is the one line a plan and a run both give for the build:

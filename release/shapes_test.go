@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"debug/macho"
 	"io"
 	"os"
 	"path/filepath"
@@ -188,5 +189,50 @@ func TestSourceArchive(t *testing.T) {
 	again, err := os.ReadFile(file)
 	if err != nil || !bytes.Equal(first, again) {
 		t.Fatalf("the source archive differs when packed again (%v)", err)
+	}
+}
+
+// TestUniversalDarwin releases a universal macOS binary beside (and then
+// instead of) the two it is made of, as the plan says.
+func TestUniversalDarwin(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds for two darwin platforms")
+	}
+	r := svcRepo(t)
+	replace := false
+	rl := &releaser{t: t, r: r, env: map[string]string{"PLATFORMS": "darwin/amd64,darwin/arm64"},
+		edit: func(c *config.Config) { c.Image.Skip, c.Release.Universal, c.Release.UniversalReplace = true, true, replace }}
+	p := rl.plan(ModeRelease, nil)
+	if out, err := rl.run(ModeRelease, nil, okGates); err != nil {
+		t.Fatalf("release: %v\n%s", err, out)
+	}
+	samePlanAndRun(t, p, rl.manifest())
+	fat := filepath.Join(r.dir, "dist", "svc_darwin_all", "svc")
+	ff, err := macho.OpenFat(fat)
+	if err != nil {
+		t.Fatalf("the universal binary: %v", err)
+	}
+	ff.Close()
+	if len(ff.Arches) != 2 {
+		t.Fatalf("arches: %d", len(ff.Arches))
+	}
+	for _, f := range []string{"svc_1.4.0_darwin_all.tar.gz", "svc_1.4.0_darwin_all.spdx.json", "svc_1.4.0_darwin_amd64.tar.gz"} {
+		if _, err := os.Stat(filepath.Join(r.dir, "dist", f)); err != nil {
+			t.Errorf("dist lacks %s", f)
+		}
+	}
+	r.change("fix: again")
+	replace = true
+	if out, err := rl.run(ModeRelease, nil, okGates); err != nil {
+		t.Fatalf("release: %v\n%s", err, out)
+	}
+	var archives []string
+	for _, a := range rl.manifest().Artifacts {
+		if a.Type == "archive" {
+			archives = append(archives, a.Name)
+		}
+	}
+	if !slices.Equal(archives, []string{"svc_1.4.1_darwin_all.tar.gz"}) {
+		t.Errorf("with UniversalReplace the archives are %v", archives)
 	}
 }

@@ -207,3 +207,7 @@ func BinaryPath(name, path string) Setting {
 // SourceArchive adds the released commit's source archive,
 // <project>_<version>_source.tar.gz, to the release files.
 var SourceArchive Setting = func(c *config.Config) { c.Release.SourceArchive = true }
+
+// Universal adds a universal macOS binary for every binary built for both
+// darwin/amd64 and darwin/arm64.
+var Universal Setting = func(c *config.Config) { c.Release.Universal = true }
