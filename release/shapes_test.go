@@ -201,7 +201,9 @@ func TestUniversalDarwin(t *testing.T) {
 	r := svcRepo(t)
 	replace := false
 	rl := &releaser{t: t, r: r, env: map[string]string{"PLATFORMS": "darwin/amd64,darwin/arm64"},
-		edit: func(c *config.Config) { c.Image.Skip, c.Release.Universal, c.Release.UniversalReplace = true, true, replace }}
+		edit: func(c *config.Config) {
+			c.Image.Skip, c.Release.Universal, c.Release.UniversalReplace = true, true, replace
+		}}
 	p := rl.plan(ModeRelease, nil)
 	if out, err := rl.run(ModeRelease, nil, okGates); err != nil {
 		t.Fatalf("release: %v\n%s", err, out)
