@@ -34,4 +34,12 @@ type Release struct {
 	// UniversalReplace ships only the universal darwin binary, not the
 	// two it is made of.
 	UniversalReplace bool
+	// ArchiveName names the archives without their extension (.tar.gz,
+	// .zip on windows): it gets the name (the project's, or the binary's
+	// for Binaries[…].OwnArchive), the version without a leading v and the
+	// platform, as os, arch and variant (universal darwin binaries are
+	// darwin/all). Default: NAME_VERSION_OS_ARCH with the variant
+	// appended (web_1.2.3_linux_armv7), GoReleaser's default; a repository
+	// that leaves the version out returns name + "_" + os + "_" + arch.
+	ArchiveName func(name, version, os, arch, variant string) string `json:"-"`
 }

@@ -73,6 +73,8 @@ type PackageOptions struct {
 	// OwnArchive names binaries packed in an archive of their own, named
 	// after the binary, instead of the project's archive of the platform.
 	OwnArchive []string
+	// ArchiveName names the archives when not nil (Release.ArchiveName).
+	ArchiveName func(name, version, os, arch, variant string) string
 	// SourceCommit, when set, adds the source archive of that commit:
 	// <project>_<version>_source.tar.gz, what git archive holds under the
 	// directory <project>-<version>/, compressed reproducibly.
@@ -187,7 +189,16 @@ func (o *PackageOptions) validate() error {
 // ArchivePath returns where Package writes the archive of one platform,
 // so a plan can name it without writing it.
 func ArchivePath(dist, project, version string, p platform.Platform) string {
-	return filepath.Join(dist, archive.Name(project, version, p.OS, p.Arch, p.Variant))
+	return archivePath(dist, project, version, p, nil)
+}
+
+// archivePath is ArchivePath with the archives' names from name when it
+// is not nil (Release.ArchiveName).
+func archivePath(dist, project, version string, p platform.Platform, name func(name, version, os, arch, variant string) string) string {
+	if name == nil {
+		return filepath.Join(dist, archive.Name(project, version, p.OS, p.Arch, p.Variant))
+	}
+	return filepath.Join(dist, name(project, strings.TrimPrefix(version, "v"), p.OS, p.Arch, p.Variant)+archive.FormatFor(p.OS).Ext())
 }
 
 // SBOMPath returns where Package writes the SBOM of the binary name built
@@ -362,11 +373,16 @@ func collectInputs(ctx context.Context, o *PackageOptions) ([]packInput, []*unit
 		archiveName, unitKey := o.Project, p.String()
 		if slices.Contains(o.OwnArchive, b.Name) {
 			archiveName, unitKey = b.Name, p.String()+"\x00"+b.Name
-			in.Archive = filepath.Base(ArchivePath(o.Dist, b.Name, o.Version, p))
+		}
+		dst := archivePath(o.Dist, archiveName, o.Version, p, o.ArchiveName)
+		if unitKey != p.String() || o.ArchiveName != nil {
+			// An archive of its own, or a renamed one: the record keeps
+			// its name, so that a change repacks.
+			in.Archive = filepath.Base(dst)
 		}
 		u := byPlat[unitKey]
 		if u == nil {
-			u = &unit{plat: p, archive: ArchivePath(o.Dist, archiveName, o.Version, p)}
+			u = &unit{plat: p, archive: dst}
 			byPlat[unitKey] = u
 		}
 		u.binaries = append(u.binaries, len(inputs))

@@ -185,7 +185,7 @@ func (p *Plan) fill(st *State) {
 		if b.OwnArchive {
 			archiveName = r.Name
 		}
-		a := filepath.ToSlash(ArchivePath(dist, archiveName, p.Version, r.Platform))
+		a := filepath.ToSlash(archivePath(dist, archiveName, p.Version, r.Platform, w.Cfg.Release.ArchiveName))
 		if !slices.Contains(archived, a) {
 			archived = append(archived, a)
 			add(artifact.Archive, filepath.Base(a), a, r.Platform.String())

@@ -156,6 +156,7 @@ func (w *Workspace) packageOptions(st Stamp, bins []artifact.Artifact, dryRun bo
 	if w.Cfg.Release.SourceArchive {
 		o.SourceCommit = st.Rev.Commit
 	}
+	o.ArchiveName = w.Cfg.Release.ArchiveName
 	if dryRun {
 		o.Log = nil
 	}
