@@ -84,6 +84,10 @@ type Publish struct {
 	// MAJOR.MINOR tags: "v" gives v1.11.0 and v1.11, for repositories whose
 	// image tags spell versions like their git tags. Default: none.
 	TagPrefix string
+	// ArchTags also points, for every image tag, TAG-ARCH at each
+	// platform's own manifest (1.2.3-amd64, 1.2.3-arm64, 1.2.3-armv7), for
+	// users who pin one architecture.
+	ArchTags bool
 	// Tags, when set, replaces the image tags hoist derives from the
 	// version: it gets the version released (or the snapshot's) and
 	// returns its tags, the version's own tag first; Latest, MinorTag and

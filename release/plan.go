@@ -15,6 +15,7 @@ import (
 	"github.com/Masterminds/semver/v3"
 
 	"github.com/hoistdev/hoist/artifact"
+	"github.com/hoistdev/hoist/platform"
 	"github.com/hoistdev/hoist/version"
 )
 
@@ -207,6 +208,15 @@ func (p *Plan) fill(st *State) {
 		for _, repo := range st.Repos {
 			for _, t := range st.Tags {
 				p.Images = append(p.Images, repo+":"+t)
+			}
+			if w.Cfg.Publish.ArchTags {
+				for _, pl := range p.ImagePlatforms {
+					if ip, err := platform.Parse(pl); err == nil {
+						for _, t := range st.Tags {
+							p.Images = append(p.Images, repo+":"+ArchTag(t, ip))
+						}
+					}
+				}
 			}
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/hoistdev/hoist/artifact"
 	"github.com/hoistdev/hoist/image"
+	"github.com/hoistdev/hoist/platform"
 	"github.com/hoistdev/hoist/project"
 	"github.com/hoistdev/hoist/publish"
 	"github.com/hoistdev/hoist/registry"
@@ -575,7 +577,6 @@ func (w *Workspace) tagPushed(ctx context.Context, target string, p *pushed, tag
 	var refs []artifact.Artifact
 	if p.emb != nil {
 		refs = w.embeddedRefs(p.emb.served(w), p.digest, tags)
-		w.Logf(target, "registry:serve serves it as %s", strings.Join(refNames(refs), ", "))
 	} else {
 		for _, repo := range p.repos {
 			for _, t := range tags {
@@ -583,8 +584,69 @@ func (w *Workspace) tagPushed(ctx context.Context, target string, p *pushed, tag
 			}
 		}
 	}
+	// Per-architecture tags point at each platform's own manifest.
+	for _, pt := range w.archTags(tags) {
+		st, err := publish.TagAll(ctx, p.repos, pt.digest, pt.tags, before, w.publishOptions(target)...)
+		states = append(states, st...)
+		if err != nil {
+			if uerr := publish.Untag(context.WithoutCancel(ctx), states, w.publishOptions(target)...); uerr != nil {
+				err = fmt.Errorf("%w; and putting the tags back failed: %v", err, uerr)
+			}
+			return nil, err
+		}
+		for _, repo := range p.repos {
+			for _, t := range pt.tags {
+				w.Logf(target, "  tagged %s:%s (%s, %s)", repo, t, pt.digest, pt.platform)
+			}
+		}
+		if p.emb != nil {
+			refs = append(refs, w.embeddedRefs(p.emb.served(w), pt.digest, pt.tags)...)
+		} else {
+			for _, repo := range p.repos {
+				for _, t := range pt.tags {
+					refs = append(refs, artifact.Artifact{Type: artifact.ImagePush, Name: repo + ":" + t, Digest: pt.digest})
+				}
+			}
+		}
+	}
+	if p.emb != nil {
+		w.Logf(target, "registry:serve serves it as %s", strings.Join(refNames(refs), ", "))
+	}
 	w.Arts.Replace(artifact.ImagePush, refs...)
 	return states, w.SaveArtifacts()
+}
+
+// archTag is the per-architecture tags of one platform manifest.
+type archTag struct {
+	platform, digest string
+	tags             []string
+}
+
+// archTags are the per-architecture tags (Publish.ArchTags) of tags, for
+// each platform image the artifact list records, in platform order.
+func (w *Workspace) archTags(tags []string) []archTag {
+	if !w.Cfg.Publish.ArchTags {
+		return nil
+	}
+	var out []archTag
+	for _, a := range artifact.Select(w.Arts.All(), artifact.ByType(artifact.Image)) {
+		p, err := platform.Parse(a.Platform)
+		if err != nil || a.Digest == "" {
+			continue
+		}
+		at := archTag{platform: a.Platform, digest: a.Digest}
+		for _, t := range tags {
+			at.tags = append(at.tags, ArchTag(t, p))
+		}
+		out = append(out, at)
+	}
+	slices.SortFunc(out, func(a, b archTag) int { return strings.Compare(a.platform, b.platform) })
+	return out
+}
+
+// ArchTag is tag for one architecture: 1.2.3-amd64, 1.2.3-armv7.
+func ArchTag(tag string, p platform.Platform) string {
+	return tag + "-" + p.Arch + p.Variant
 }
 
 // embeddedRefs names an image pushed to the embedded registry the way host

@@ -14,7 +14,9 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 
+	"github.com/hoistdev/hoist/artifact"
 	"github.com/hoistdev/hoist/config"
+	"github.com/hoistdev/hoist/registry"
 )
 
 // TestImageTagShapes: a v prefix on the version and MAJOR.MINOR tags (not
@@ -256,6 +258,44 @@ func TestArchiveName(t *testing.T) {
 	for _, f := range []string{"svc-linux-amd64.tar.gz", "svc-windows-amd64.zip"} {
 		if _, err := os.Stat(filepath.Join(r.dir, "dist", f)); err != nil {
 			t.Errorf("dist lacks %s", f)
+		}
+	}
+}
+
+// TestArchTags releases with v-prefixed tags and per-architecture tags to
+// the embedded registry: each TAG-ARCH names that platform's manifest.
+func TestArchTags(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and pushes")
+	}
+	r := svcRepo(t)
+	data := t.TempDir()
+	rl := &releaser{t: t, r: r, env: map[string]string{"PLATFORMS": "linux/amd64,linux/arm64"},
+		edit: func(c *config.Config) { c.Publish.TagPrefix, c.Publish.ArchTags, c.Publish.MinorTag = "v", true, true }}
+	rl.embedded(data)
+	p := rl.plan(ModeRelease, nil)
+	if out, err := rl.run(ModeRelease, nil, okGates); err != nil {
+		t.Fatalf("release: %v\n%s", err, out)
+	}
+	m := rl.manifest()
+	samePlanAndRun(t, p, m)
+	w, _ := open(t, r.dir, rl.env, rl.edit)
+	var images int
+	for _, a := range artifact.Select(w.Arts.All(), artifact.ByType(artifact.Image)) {
+		images++
+		arch := strings.ReplaceAll(strings.TrimPrefix(a.Platform, "linux/"), "/", "")
+		for _, tag := range []string{"v1.4.0-" + arch, "v1.4-" + arch} {
+			if !registry.Holds(data, "svc", tag, a.Digest) {
+				t.Errorf("svc:%s does not name the %s manifest %s", tag, a.Platform, a.Digest)
+			}
+		}
+	}
+	if images != 2 {
+		t.Fatalf("%d platform images recorded", images)
+	}
+	for _, i := range m.Images {
+		if strings.HasSuffix(i.Ref, ":v1.4.0") && !registry.Holds(data, "svc", "v1.4.0", i.Digest) {
+			t.Errorf("svc:v1.4.0 does not name the index %s", i.Digest)
 		}
 	}
 }

@@ -211,3 +211,6 @@ var SourceArchive Setting = func(c *config.Config) { c.Release.SourceArchive = t
 // Universal adds a universal macOS binary for every binary built for both
 // darwin/amd64 and darwin/arm64.
 var Universal Setting = func(c *config.Config) { c.Release.Universal = true }
+
+// ArchTags also tags each platform's manifest TAG-ARCH (1.2.3-amd64).
+var ArchTags Setting = func(c *config.Config) { c.Publish.ArchTags = true }
