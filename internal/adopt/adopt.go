@@ -98,7 +98,7 @@ type settings struct {
 	buildTags, binaries                                                  []string
 	latest, minor, tzdata                                                bool
 	forge, forgeRepo, forgeURL, forgeName                                string
-	forgeDraft                                                           bool
+	forgeDraft, universal, sourceArchive                                 bool
 	vars                                                                 project.Vars
 	customVars                                                           bool
 }
@@ -327,6 +327,12 @@ func (s *settings) exprs() []string {
 	str("ForgeName", s.forgeName)
 	if s.forgeDraft {
 		out = append(out, "targets.ForgeDraft")
+	}
+	if s.universal {
+		out = append(out, "targets.Universal")
+	}
+	if s.sourceArchive {
+		out = append(out, "targets.SourceArchive")
 	}
 	return out
 }

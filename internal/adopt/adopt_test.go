@@ -87,6 +87,10 @@ release:
   draft: true
   github: {owner: acme, name: shop}
   name_template: "{{.ProjectName}} {{.Version}}"
+universal_binaries:
+  - replace: false
+source:
+  enabled: true
 custom_thing: {}
 `
 
@@ -143,6 +147,8 @@ func TestPlanCarriesGoReleaserAndDockerfile(t *testing.T) {
 		`targets.ForgeRepository("acme/shop")`,
 		`targets.ForgeName("{{.Project}} {{.Version}}")`,
 		`targets.ForgeDraft`,
+		`targets.Universal`,
+		`targets.SourceArchive`,
 	}
 	if !slices.Equal(r.Settings, wantSettings) {
 		t.Errorf("settings:\n%s\nwant:\n%s", strings.Join(r.Settings, "\n"), strings.Join(wantSettings, "\n"))

@@ -86,6 +86,12 @@ type goreleaser struct {
 	GiteaURLs struct {
 		Download string `yaml:"download"`
 	} `yaml:"gitea_urls"`
+	UniversalBinaries []struct {
+		Replace bool `yaml:"replace"`
+	} `yaml:"universal_binaries"`
+	Source struct {
+		Enabled bool `yaml:"enabled"`
+	} `yaml:"source"`
 }
 
 type grRepo struct {
@@ -124,38 +130,36 @@ type grArchive struct {
 // notCarriedKeys explains the top-level GoReleaser sections hoist does not
 // take over.
 var notCarriedKeys = map[string]string{
-	"before":             "hooks run before the build; run them in a target of your own that go:build depends on",
-	"changelog":          "hoist writes its own changelog from conventional commits into the tag message",
-	"nfpms":              "hoist does not build Linux packages",
-	"brews":              "hoist does not publish Homebrew formulas",
-	"homebrew_casks":     "hoist does not publish Homebrew casks",
-	"scoops":             "hoist does not publish Scoop manifests",
-	"snapcrafts":         "hoist does not build snaps",
-	"signs":              "hoist does not sign artifacts yet",
-	"docker_signs":       "hoist does not sign images yet",
-	"binary_signs":       "hoist does not sign binaries yet",
-	"announce":           "hoist does not announce releases",
-	"universal_binaries": "hoist does not build darwin universal binaries",
-	"source":             "hoist does not write a source archive",
-	"snapshot":           "hoist names snapshots <next>-snapshot.<commit> itself",
-	"upx":                "hoist does not compress binaries with upx",
-	"aurs":               "hoist does not publish AUR packages",
-	"nix":                "hoist does not publish Nix packages",
-	"winget":             "hoist does not publish winget manifests",
-	"chocolateys":        "hoist does not publish Chocolatey packages",
-	"blobs":              "hoist does not upload to object storage",
-	"uploads":            "hoist does not upload artifacts to HTTP servers",
-	"artifactories":      "hoist does not upload to Artifactory",
-	"milestones":         "hoist does not close milestones",
-	"metadata":           "hoist writes its own release.json",
-	"git":                "hoist reads tags itself; its tag scheme is found from the repository",
+	"before":         "hooks run before the build; run them in a target of your own that go:build depends on",
+	"changelog":      "hoist writes its own changelog from conventional commits into the tag message",
+	"nfpms":          "hoist does not build Linux packages",
+	"brews":          "hoist does not publish Homebrew formulas",
+	"homebrew_casks": "hoist does not publish Homebrew casks",
+	"scoops":         "hoist does not publish Scoop manifests",
+	"snapcrafts":     "hoist does not build snaps",
+	"signs":          "hoist does not sign artifacts yet",
+	"docker_signs":   "hoist does not sign images yet",
+	"binary_signs":   "hoist does not sign binaries yet",
+	"announce":       "hoist does not announce releases",
+	"snapshot":       "hoist names snapshots <next>-snapshot.<commit> itself",
+	"upx":            "hoist does not compress binaries with upx",
+	"aurs":           "hoist does not publish AUR packages",
+	"nix":            "hoist does not publish Nix packages",
+	"winget":         "hoist does not publish winget manifests",
+	"chocolateys":    "hoist does not publish Chocolatey packages",
+	"blobs":          "hoist does not upload to object storage",
+	"uploads":        "hoist does not upload artifacts to HTTP servers",
+	"artifactories":  "hoist does not upload to Artifactory",
+	"milestones":     "hoist does not close milestones",
+	"metadata":       "hoist writes its own release.json",
+	"git":            "hoist reads tags itself; its tag scheme is found from the repository",
 }
 
 // handledKeys are the sections readGoReleaser interprets (or that carry no
 // behaviour).
 var handledKeys = []string{"version", "project_name", "builds", "archives", "checksum", "dockers", "dockers_v2",
 	"docker_manifests", "kos", "monorepo", "dist", "env", "report_sizes", "sboms", "gomod", "release",
-	"github_urls", "gitlab_urls", "gitea_urls"}
+	"github_urls", "gitlab_urls", "gitea_urls", "universal_binaries", "source"}
 
 // goreleaserFiles are the names GoReleaser looks for, in its order.
 var goreleaserFiles = []string{".goreleaser.yml", ".goreleaser.yaml", "goreleaser.yml", "goreleaser.yaml"}
@@ -201,6 +205,17 @@ func (r *Result) readGoReleaser(ctx context.Context, root string, s *settings, s
 	if cfg.Monorepo.TagPrefix != "" {
 		s.tagPrefix = cfg.Monorepo.TagPrefix
 		r.carry("tag prefix "+cfg.Monorepo.TagPrefix, file+" monorepo.tag_prefix")
+	}
+	if len(cfg.UniversalBinaries) > 0 {
+		s.universal = true
+		r.carry("universal darwin binaries", file+" universal_binaries")
+		if cfg.UniversalBinaries[0].Replace {
+			r.note("universal_binaries.replace: set c.Release.UniversalReplace in targets.Configure to ship only the universal binary")
+		}
+	}
+	if cfg.Source.Enabled {
+		s.sourceArchive = true
+		r.carry("source archive", file+" source")
 	}
 	r.readRelease(file, cfg, s, slices.ContainsFunc(top, func(i yaml.MapItem) bool { return fmt.Sprint(i.Key) == "release" }))
 	for _, item := range top {
