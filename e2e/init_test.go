@@ -62,7 +62,7 @@ ENTRYPOINT ["/usr/local/bin/gadget"]
 		"platforms linux/amd64, linux/arm64", "registry " + reg + "/acme", "floating tags latest and MAJOR.MINOR",
 		"working directory /srv", "port 8080/tcp", "archive file NOTES.txt", "stamp main.version (version; hoist finds it)",
 		"base gcr.io/distroless/static-debian12:nonroot → hoist's built-in static base",
-		"release ", "hoist does not create forge releases yet",
+		"forge release on github", "from .goreleaser.yaml release.github",
 		"tags: X.Y.Z, as tag 2.4.0", "VERSION (2.4.0: the latest release, tag 2.4.0)", ".gitignore (/dist/)",
 	} {
 		if !strings.Contains(out, want) {
@@ -83,7 +83,15 @@ ENTRYPOINT ["/usr/local/bin/gadget"]
 	c.run(".", "git", "add", "-A")
 	c.run(".", "git", "commit", "-qm", "build: release with hoist")
 
-	out = c.mustHoist(".", []string{"COVERAGE_MIN=-1"}, "release")
+	if !strings.Contains(string(magefile), `targets.Forge("github")`) || !strings.Contains(string(magefile), `targets.ForgeRepository("acme/gadget")`) {
+		t.Errorf("the magefile does not carry the GitHub release")
+	}
+	// This repository has no GitHub remote: the release is refused, naming
+	// the fix, until the forge release is switched off for the run.
+	if out, err := c.hoist(".", []string{"COVERAGE_MIN=-1"}, "release"); err == nil || !strings.Contains(out, `the git remote "origin" does not exist`) {
+		t.Errorf("release without a remote for the forge = %v\n%s", err, out)
+	}
+	out = c.mustHoist(".", []string{"COVERAGE_MIN=-1", "HOIST_FORGE=off"}, "release")
 	if tags := strings.Fields(c.run(".", "git", "tag", "--list")); !slices.Equal(tags, []string{"2.4.0", "2.5.0"}) {
 		t.Fatalf("tags after the release = %v, want 2.4.0 and the plain 2.5.0\n%s", tags, out)
 	}
