@@ -42,4 +42,9 @@ type Release struct {
 	// appended (web_1.2.3_linux_armv7), GoReleaser's default; a repository
 	// that leaves the version out returns name + "_" + os + "_" + arch.
 	ArchiveName func(name, version, os, arch, variant string) string `json:"-"`
+	// ChecksumsName names the checksum list (and, after it, its
+	// signatures: NAME.sig, NAME.sigstore.json), from the project name and
+	// the version without a leading v. Default: checksums.txt; some
+	// repositories publish NAME_VERSION_checksums.txt.
+	ChecksumsName func(project, version string) string `json:"-"`
 }

@@ -214,25 +214,26 @@ func orNone(s string) string {
 // release of version: checksums.txt's signatures, the digest of every file
 // it lists, and the signed provenance.
 func (w *Workspace) checkFiles(ctx context.Context, target string, pub crypto.PublicKey, ver, commit string) []error {
+	sumsName := w.checksumsName(ver)
 	var m Manifest
 	raw, err := os.ReadFile(w.Dist(ManifestFile))
 	if err == nil {
 		err = json.Unmarshal(raw, &m)
 	}
-	sums, serr := os.ReadFile(w.Dist(ChecksumsFile))
+	sums, serr := os.ReadFile(w.Dist(sumsName))
 	if err != nil || serr != nil || m.Version != ver {
 		w.Logf(target, "%s holds no files of %s: only the images were checked (put the release's assets in %s to check them too)", w.Rel(w.Dist()), ver, w.Rel(w.Dist()))
 		return nil
 	}
 	var problems []error
-	file := w.Rel(w.Dist(ChecksumsFile))
-	bundle, err := os.ReadFile(w.Dist(ChecksumsFile + ".sigstore.json"))
+	file := w.Rel(w.Dist(sumsName))
+	bundle, err := os.ReadFile(w.Dist(sumsName + ".sigstore.json"))
 	if err != nil {
-		problems = append(problems, fmt.Errorf("%s has no signature bundle (%s.sigstore.json)", file, ChecksumsFile))
+		problems = append(problems, fmt.Errorf("%s has no signature bundle (%s.sigstore.json)", file, sumsName))
 	} else if err := sign.VerifyBlob(pub, sums, bundle); err != nil {
 		problems = append(problems, fmt.Errorf("%s.sigstore.json: %w", file, err))
 	}
-	if raw, err := os.ReadFile(w.Dist(ChecksumsFile + ".sig")); err == nil {
+	if raw, err := os.ReadFile(w.Dist(sumsName + ".sig")); err == nil {
 		sig, derr := base64.StdEncoding.DecodeString(strings.TrimSpace(string(raw)))
 		if derr != nil {
 			problems = append(problems, fmt.Errorf("%s.sig is not base64", file))

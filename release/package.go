@@ -73,6 +73,8 @@ type PackageOptions struct {
 	// OwnArchive names binaries packed in an archive of their own, named
 	// after the binary, instead of the project's archive of the platform.
 	OwnArchive []string
+	// Checksums is the checksum list's file name. Default: ChecksumsFile.
+	Checksums string
 	// ArchiveName names the archives when not nil (Release.ArchiveName).
 	ArchiveName func(name, version, os, arch, variant string) string
 	// SourceCommit, when set, adds the source archive of that commit:
@@ -673,7 +675,7 @@ func writePackages(ctx context.Context, o *PackageOptions, inputs []packInput, u
 			})
 		}
 	}
-	sumPath := filepath.Join(o.Dist, ChecksumsFile)
+	sumPath := filepath.Join(o.Dist, cmp.Or(o.Checksums, ChecksumsFile))
 	owned := map[string]bool{}
 	for _, out := range old.outputs() {
 		owned[out.File] = true
@@ -739,7 +741,7 @@ func writePackages(ctx context.Context, o *PackageOptions, inputs []packInput, u
 	if err := checksum.Write(ctx, sumPath, paths, ""); err != nil {
 		return nil, fmt.Errorf("package: %w", err)
 	}
-	out, err := describe(ctx, o, artifact.Artifact{Type: artifact.Checksums, Name: ChecksumsFile}, sumPath)
+	out, err := describe(ctx, o, artifact.Artifact{Type: artifact.Checksums, Name: filepath.Base(sumPath)}, sumPath)
 	if err != nil {
 		return nil, err
 	}

@@ -198,7 +198,8 @@ func (p *Plan) fill(st *State) {
 		a := filepath.ToSlash(SourceArchivePath(dist, w.Proj.Name, p.Version))
 		add(artifact.Archive, filepath.Base(a), a, "")
 	}
-	add(artifact.Checksums, ChecksumsFile, distPath(w, ChecksumsFile), "")
+	sums := w.checksumsName(p.Version)
+	add(artifact.Checksums, sums, distPath(w, sums), "")
 	add(artifact.Changelog, "CHANGELOG.md", distPath(w, "CHANGELOG.md"), "")
 	if _, skip := imageSkip(st); !skip {
 		add(artifact.ImageIndex, w.ImageName(), distPath(w, "image"), "")
@@ -223,8 +224,8 @@ func (p *Plan) fill(st *State) {
 	add(artifact.Provenance, ProvenanceFile, distPath(w, ProvenanceFile), "")
 	if st.signer != nil {
 		p.Signer = st.signer.String()
-		add(artifact.Signature, ChecksumsFile+".sig", distPath(w, ChecksumsFile+".sig"), "")
-		add(artifact.Signature, ChecksumsFile+".sigstore.json", distPath(w, ChecksumsFile+".sigstore.json"), "")
+		add(artifact.Signature, sums+".sig", distPath(w, sums+".sig"), "")
+		add(artifact.Signature, sums+".sigstore.json", distPath(w, sums+".sigstore.json"), "")
 		add(artifact.Provenance, ProvenanceBundle, distPath(w, ProvenanceBundle), "")
 		add(artifact.PublicKey, PublicKeyFile, distPath(w, PublicKeyFile), "")
 		if _, skip := imageSkip(st); !skip {

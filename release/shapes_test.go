@@ -241,21 +241,23 @@ func TestUniversalDarwin(t *testing.T) {
 	}
 }
 
-// TestArchiveName names the archives without the version, as some
-// repositories publish them, in the plan and the run alike.
+// TestArchiveName names the archives without the version and the checksum
+// list after the project and version, as some repositories publish them,
+// in the plan and the run alike.
 func TestArchiveName(t *testing.T) {
 	r := svcRepo(t)
 	rl := &releaser{t: t, r: r, env: map[string]string{"PLATFORMS": "linux/amd64,windows/amd64"},
 		edit: func(c *config.Config) {
 			c.Image.Skip = true
 			c.Release.ArchiveName = func(name, _, os, arch, variant string) string { return name + "-" + os + "-" + arch + variant }
+			c.Release.ChecksumsName = func(project, version string) string { return project + "_" + version + "_checksums.txt" }
 		}}
 	p := rl.plan(ModeRelease, nil)
 	if out, err := rl.run(ModeRelease, nil, okGates); err != nil {
 		t.Fatalf("release: %v\n%s", err, out)
 	}
 	samePlanAndRun(t, p, rl.manifest())
-	for _, f := range []string{"svc-linux-amd64.tar.gz", "svc-windows-amd64.zip"} {
+	for _, f := range []string{"svc-linux-amd64.tar.gz", "svc-windows-amd64.zip", "svc_1.4.0_checksums.txt"} {
 		if _, err := os.Stat(filepath.Join(r.dir, "dist", f)); err != nil {
 			t.Errorf("dist lacks %s", f)
 		}

@@ -567,6 +567,7 @@ func (w *Workspace) statementRepo(p *pushed, repo string) string {
 // the public key, next to checksums.txt. It records them in the artifact
 // list.
 func (w *Workspace) signFiles(ctx context.Context, s sign.Signer, st Stamp, tag string, imageRepos []string, imageDigest string) error {
+	sumsName := w.checksumsName(st.Version.String())
 	b := w.provenanceBuild(ctx, st, tag, w.buildInputs(w.Arts.All(), false))
 	for _, a := range artifact.Select(w.Arts.All(), artifact.ByType(artifact.Archive, artifact.Checksums, artifact.SBOM)) {
 		sub, err := attest.SubjectOf(a.Name, a.Digest)
@@ -616,9 +617,9 @@ func (w *Workspace) signFiles(ctx context.Context, s sign.Signer, st Stamp, tag 
 	}
 	var sigs []artifact.Artifact
 	if s != nil {
-		sums, err := os.ReadFile(w.Dist(ChecksumsFile))
+		sums, err := os.ReadFile(w.Dist(sumsName))
 		if err != nil {
-			return fmt.Errorf("sign %s: %w (the package stage writes it)", ChecksumsFile, err)
+			return fmt.Errorf("sign %s: %w (the package stage writes it)", sumsName, err)
 		}
 		sig, bundle, err := sign.SignBlob(ctx, s, sums)
 		if err != nil {
@@ -637,8 +638,8 @@ func (w *Workspace) signFiles(ctx context.Context, s sign.Signer, st Stamp, tag 
 			name string
 			data []byte
 		}{
-			{artifact.Signature, ChecksumsFile + ".sig", []byte(base64.StdEncoding.EncodeToString(sig))},
-			{artifact.Signature, ChecksumsFile + ".sigstore.json", bundle},
+			{artifact.Signature, sumsName + ".sig", []byte(base64.StdEncoding.EncodeToString(sig))},
+			{artifact.Signature, sumsName + ".sigstore.json", bundle},
 			{artifact.Provenance, ProvenanceBundle, provBundle},
 			{artifact.PublicKey, PublicKeyFile, pub},
 		} {
@@ -649,7 +650,7 @@ func (w *Workspace) signFiles(ctx context.Context, s sign.Signer, st Stamp, tag 
 		sigs = arts[1:]
 	} else {
 		// A release without a key leaves no signature of an earlier one.
-		for _, name := range []string{ChecksumsFile + ".sig", ChecksumsFile + ".sigstore.json", ProvenanceBundle, PublicKeyFile} {
+		for _, name := range []string{sumsName + ".sig", sumsName + ".sigstore.json", ProvenanceBundle, PublicKeyFile} {
 			if err := os.Remove(w.Dist(name)); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return fmt.Errorf("remove the stale %s: %w", name, err)
 			}

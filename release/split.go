@@ -157,6 +157,7 @@ func (w *Workspace) packageOptions(st Stamp, bins []artifact.Artifact, dryRun bo
 		o.SourceCommit = st.Rev.Commit
 	}
 	o.ArchiveName = w.Cfg.Release.ArchiveName
+	o.Checksums = w.checksumsName(st.Version.String())
 	if dryRun {
 		o.Log = nil
 	}
@@ -220,4 +221,15 @@ func (w *Workspace) binariesWith(keep func(config.Binary) bool) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// checksumsName is the checksum list's file name for version v
+// (Release.ChecksumsName, else checksums.txt).
+func (w *Workspace) checksumsName(v string) string {
+	if fn := w.Cfg.Release.ChecksumsName; fn != nil {
+		if name := fn(w.Proj.Name, strings.TrimPrefix(v, "v")); name != "" {
+			return name
+		}
+	}
+	return ChecksumsFile
 }
