@@ -33,7 +33,6 @@ import (
 	"os"
 	"path"
 	"regexp"
-	"slices"
 	"strings"
 )
 
@@ -437,20 +436,12 @@ func Discard(ctx context.Context, c Client, tag string) error {
 
 // HTTPError is a forge's refusal, with the status and what the forge said.
 type HTTPError struct {
+	// Status is the HTTP status code.
 	Status int
-	Msg    string
+	// Msg is what the forge said, with credentials removed.
+	Msg string
 }
 
 func (e *HTTPError) Error() string {
 	return fmt.Sprintf("%d %s: %s", e.Status, http.StatusText(e.Status), e.Msg)
-}
-
-// sortedNames returns the names of assets in order, for messages.
-func sortedNames(as []Asset) []string {
-	var n []string
-	for _, a := range as {
-		n = append(n, a.Name)
-	}
-	slices.Sort(n)
-	return n
 }
