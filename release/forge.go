@@ -45,14 +45,23 @@ func (w *Workspace) forge(ctx context.Context) (*forgeTarget, error) {
 	return w.forgeT, w.forgeErr
 }
 
+// forgeRemote is the git remote a forge release pushes to, or "" when
+// no forge is configured.
+func (w *Workspace) forgeRemote() string {
+	if !w.Cfg.Forge.Enabled() {
+		return ""
+	}
+	if w.Cfg.Forge.Remote != "" {
+		return w.Cfg.Forge.Remote
+	}
+	return "origin"
+}
+
 func (w *Workspace) resolveForge(ctx context.Context) (*forgeTarget, error) {
 	f := w.Cfg.Forge
-	if !f.Enabled() {
-		return nil, nil
-	}
-	remote := f.Remote
+	remote := w.forgeRemote()
 	if remote == "" {
-		remote = "origin"
+		return nil, nil
 	}
 	url, err := git(ctx, w.Cfg.Dir, "remote", "get-url", remote)
 	if err != nil {

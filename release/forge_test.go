@@ -177,6 +177,14 @@ func TestForgeRollsBack(t *testing.T) {
 	if rs := giteaReleases(t, srv, path); len(rs) != 2 || !rs[0].Draft {
 		t.Fatalf("the draft should wait for the rerun: %+v", rs)
 	}
+	// A rerun that cannot reach the forge (no token this time) fails, and
+	// still undoes nothing: the tag is public.
+	if out, err := rl.run(ModeRelease, map[string]string{"GITEA_TOKEN": ""}, okGates); err == nil {
+		t.Fatalf("rerun without a token succeeded:\n%s", out)
+	}
+	if !strings.Contains(rl.r.git("tag", "--list"), "v1.5.0") || !strings.Contains(remoteTags(t, rl.r), "refs/tags/v1.5.0") {
+		t.Fatal("a failed rerun took back a public tag")
+	}
 	if out, err := rl.run(ModeRelease, nil, okGates); err != nil || !strings.Contains(out, "finishing it") {
 		t.Fatalf("rerun: %v\n%s", err, out)
 	}

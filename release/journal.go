@@ -246,9 +246,10 @@ func (w *Workspace) recover(ctx context.Context, st *State) error {
 	w.Logf(name, "found the journal of a release of %s (pid %d) interrupted in its tag stage: finishing it with commit %s and index %s", j.Tag, j.PID, short(j.Commit), j.Digest)
 	st.resumed = "tag"
 	// A release whose tag reached the forge's remote is public: if
-	// finishing it fails, it must not be undone either.
-	if ft, err := w.forge(ctx); err == nil && ft != nil {
-		if on, err := remoteHasTag(ctx, w.Cfg.Dir, ft.remote, j.Tag); err == nil && on {
+	// finishing it fails (a token missing this time, say), it must not be
+	// undone either. Asking the remote needs no token.
+	if remote := w.forgeRemote(); remote != "" {
+		if on, err := remoteHasTag(ctx, w.Cfg.Dir, remote, j.Tag); err == nil && on {
 			st.public = true
 		}
 	}
