@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/hoistdev/hoist/platform"
 )
@@ -12,6 +13,11 @@ import (
 // not all ship the same way: a CLI released as archives for every
 // platform beside a server released only as a linux image.
 type Binary struct {
+	// Name renames the binary, whose name is otherwise its directory's
+	// (cmd/server builds "server"): the file, its archive entry, SBOM and
+	// image path take the new name. This map's key stays the directory's
+	// name; Image.Main and Image.Paths name the binary by its new name.
+	Name string
 	// Platforms builds the binary only for these platforms of the build
 	// matrix (Platforms, PLATFORMS). Default: all of them.
 	Platforms []string
@@ -58,6 +64,9 @@ func (c Config) validateBinaries() []error {
 			if _, err := platform.Parse(s); err != nil {
 				errs = append(errs, fmt.Errorf("Binaries[%q].Platforms: %w", n, err))
 			}
+		}
+		if b.Name != "" && (strings.ContainsAny(b.Name, `/\`) || b.Name == "." || b.Name == ".." || strings.HasSuffix(b.Name, ".exe")) {
+			errs = append(errs, fmt.Errorf("Binaries[%q].Name = %q: give a plain file name without .exe (windows binaries get it added)", n, b.Name))
 		}
 		if b.NoArchive && b.OwnArchive {
 			errs = append(errs, fmt.Errorf("Binaries[%q] sets both NoArchive and OwnArchive: keep one", n))

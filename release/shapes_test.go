@@ -301,3 +301,36 @@ func TestArchTags(t *testing.T) {
 		}
 	}
 }
+
+// TestRenamedBinary builds cmd/svc as svcd: the file, the archive entry,
+// the SBOM and the image's binary take the new name, and the workspace's
+// own configuration opens again (as release:verify's clones do).
+func TestRenamedBinary(t *testing.T) {
+	r := svcRepo(t)
+	rl := &releaser{t: t, r: r, env: map[string]string{"PLATFORMS": "linux/amd64"},
+		edit: func(c *config.Config) { c.Binaries = map[string]config.Binary{"svc": {Name: "svcd"}} }}
+	rl.embedded(t.TempDir())
+	p := rl.plan(ModeRelease, nil)
+	if out, err := rl.run(ModeRelease, nil, okGates); err != nil {
+		t.Fatalf("release: %v\n%s", err, out)
+	}
+	samePlanAndRun(t, p, rl.manifest())
+	for _, f := range []string{"svcd_linux_amd64/svcd", "svcd_1.4.0_linux_amd64.spdx.json"} {
+		if _, err := os.Stat(filepath.Join(r.dir, "dist", f)); err != nil {
+			t.Errorf("dist lacks %s", f)
+		}
+	}
+	w, _ := open(t, r.dir, rl.env, rl.edit)
+	if _, err := Open(w.Cfg, w.Env, nil); err != nil {
+		t.Fatalf("opening the workspace's configuration again: %v", err)
+	}
+	if main, err := w.imageMain(); err != nil || main != "svcd" {
+		t.Errorf("image main = %q, %v", main, err)
+	}
+	cfg := config.Defaults()
+	cfg.Dir = r.dir
+	cfg.Binaries = map[string]config.Binary{"svc": {Name: "x/y"}}
+	if _, err := Open(cfg, config.Env{}, nil); err == nil || !strings.Contains(err.Error(), "plain file name") {
+		t.Errorf("a path as a binary name: %v", err)
+	}
+}

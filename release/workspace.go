@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -158,21 +159,27 @@ func Open(cfg config.Config, env config.Env, out io.Writer) (*Workspace, error) 
 	if out == nil {
 		out = io.Discard
 	}
+	names := make([]string, len(proj.Mains))
+	for i, m := range proj.Mains {
+		names[i] = m.Name
+	}
+	for n, b := range cfg.Binaries {
+		if !slices.Contains(names, n) && (b.Name == "" || b.Name != n) {
+			return nil, fmt.Errorf("hoist configuration: Binaries names %q, which is not a binary of the project (%s)", n, strings.Join(names, ", "))
+		}
+	}
+	if err := renameBinaries(&cfg, proj); err != nil {
+		return nil, fmt.Errorf("hoist configuration: %w", err)
+	}
+	for i, m := range proj.Mains {
+		names[i] = m.Name
+	}
 	w := &Workspace{Cfg: cfg, Env: env, Proj: proj, Arts: arts, Out: out}
 	// A misspelt Image.Main, or an entrypoint the image will not hold,
 	// would otherwise surface only after go:build.
 	if !cfg.Image.Skip && cfg.Image.Main != "" {
 		if _, err := w.imageMain(); err != nil {
 			return nil, fmt.Errorf("hoist configuration: %w", err)
-		}
-	}
-	names := make([]string, len(proj.Mains))
-	for i, m := range proj.Mains {
-		names[i] = m.Name
-	}
-	for n := range cfg.Binaries {
-		if !slices.Contains(names, n) {
-			return nil, fmt.Errorf("hoist configuration: Binaries names %q, which is not a binary of the project (%s)", n, strings.Join(names, ", "))
 		}
 	}
 	if ic := cfg.Image; !ic.Skip && (ic.Entrypoint != nil || ic.Paths != nil) {
@@ -353,4 +360,34 @@ func (p prefixWriter) Write(b []byte) (int, error) {
 		return 0, err
 	}
 	return len(b), nil
+}
+
+// renameBinaries gives the mains that Binaries[…].Name renames their new
+// names, and makes their settings findable by the new names too, on a
+// copy of the map (the directory names stay, so that opening the same
+// configuration again, as release:verify does in its clones, works).
+func renameBinaries(cfg *config.Config, proj *project.Project) error {
+	renamed := false
+	for _, b := range cfg.Binaries {
+		renamed = renamed || b.Name != ""
+	}
+	if !renamed {
+		return nil
+	}
+	bins := maps.Clone(cfg.Binaries)
+	for i, m := range proj.Mains {
+		if b, ok := cfg.Binaries[m.Name]; ok && b.Name != "" {
+			proj.Mains[i].Name = b.Name
+			bins[b.Name] = b
+		}
+	}
+	seen := map[string]string{}
+	for _, m := range proj.Mains {
+		if prev, dup := seen[m.Name]; dup {
+			return fmt.Errorf("two binaries would be named %s (%s and %s): change Binaries[…].Name", m.Name, prev, m.Dir)
+		}
+		seen[m.Name] = m.Dir
+	}
+	cfg.Binaries = bins
+	return nil
 }
