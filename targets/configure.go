@@ -214,3 +214,16 @@ var Universal Setting = func(c *config.Config) { c.Release.Universal = true }
 
 // ArchTags also tags each platform's manifest TAG-ARCH (1.2.3-amd64).
 var ArchTags Setting = func(c *config.Config) { c.Publish.ArchTags = true }
+
+// BinaryName builds the binary of directory dir (cmd/server builds
+// "server") as name instead.
+func BinaryName(dir, name string) Setting {
+	return func(c *config.Config) {
+		if c.Binaries == nil {
+			c.Binaries = map[string]config.Binary{}
+		}
+		b := c.Binaries[dir]
+		b.Name = name
+		c.Binaries[dir] = b
+	}
+}

@@ -99,6 +99,7 @@ type settings struct {
 	latest, minor, tzdata                                                bool
 	forge, forgeRepo, forgeURL, forgeName                                string
 	forgeDraft, universal, sourceArchive                                 bool
+	renames                                                              [][2]string // directory name -> binary name
 	vars                                                                 project.Vars
 	customVars                                                           bool
 }
@@ -327,6 +328,9 @@ func (s *settings) exprs() []string {
 	str("ForgeName", s.forgeName)
 	if s.forgeDraft {
 		out = append(out, "targets.ForgeDraft")
+	}
+	for _, r := range s.renames {
+		out = append(out, "targets.BinaryName("+strconv.Quote(r[0])+", "+strconv.Quote(r[1])+")")
 	}
 	if s.universal {
 		out = append(out, "targets.Universal")

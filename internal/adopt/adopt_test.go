@@ -147,13 +147,14 @@ func TestPlanCarriesGoReleaserAndDockerfile(t *testing.T) {
 		`targets.ForgeRepository("acme/shop")`,
 		`targets.ForgeName("{{.Project}} {{.Version}}")`,
 		`targets.ForgeDraft`,
+		`targets.BinaryName("worker", "shop-worker")`,
 		`targets.Universal`,
 		`targets.SourceArchive`,
 	}
 	if !slices.Equal(r.Settings, wantSettings) {
 		t.Errorf("settings:\n%s\nwant:\n%s", strings.Join(r.Settings, "\n"), strings.Join(wantSettings, "\n"))
 	}
-	for _, want := range []string{"binary name shop-worker", "CGO_ENABLED=1", "ldflag -X main.host={{.Env.HOST}}", "archive files docs/*.md",
+	for _, want := range []string{"CGO_ENABLED=1", "ldflag -X main.host={{.Env.HOST}}", "archive files docs/*.md",
 		"checksum name", "image tag v{{ .Major }}", "nfpms", "custom_thing", "files config.yaml → /etc/shop/config.yaml", "healthcheck"} {
 		if !slices.ContainsFunc(r.NotCarried, func(n Note) bool { return strings.Contains(n.What, want) && n.Why != "" }) {
 			t.Errorf("not carried over misses %q with a reason:\n%+v", want, r.NotCarried)

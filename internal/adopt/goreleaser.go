@@ -254,7 +254,12 @@ func (r *Result) readBuilds(file string, builds []grBuild, s *settings, supporte
 			s.binaries = append(s.binaries, path.Base(b.Binary))
 		}
 		if b.Binary != "" && path.Base(b.Binary) != binaryName(dir, s.defaultName) {
-			r.skip("binary name "+b.Binary, where, fmt.Sprintf("hoist names the binary after its directory (%s)", binaryName(dir, s.defaultName)))
+			if name := path.Base(b.Binary); strings.Contains(b.Binary, "{{") || strings.Contains(b.Binary, "/") {
+				r.skip("binary name "+b.Binary, where, fmt.Sprintf("a template or a path; hoist names the binary after its directory (%s) unless Binaries[…].Name says otherwise", binaryName(dir, s.defaultName)))
+			} else {
+				s.renames = append(s.renames, [2]string{binaryName(dir, s.defaultName), name})
+				r.carry("binary name "+name+" for "+dir, where+" binary")
+			}
 		}
 		for _, e := range b.Env {
 			if strings.HasPrefix(e, "CGO_ENABLED=") && e != "CGO_ENABLED=0" {
