@@ -24,7 +24,9 @@ type Release struct {
 	ExtraFiles []string
 	// SourceArchive adds <project>_<version>_source.tar.gz: the released
 	// commit as git archive holds it (committed files only), under
-	// <project>-<version>/, reproducible, in checksums.txt and release.json.
+	// <project>-<version>/, reproducible, with an SBOM of the modules its
+	// go.mod requires (<project>_<version>_source.spdx.json), both in
+	// checksums.txt and release.json.
 	SourceArchive bool
 	// Universal adds, for every binary built for both darwin/amd64 and
 	// darwin/arm64, a universal macOS binary made of the two

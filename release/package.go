@@ -650,14 +650,25 @@ func writePackages(ctx context.Context, o *PackageOptions, inputs []packInput, u
 		if in.Kind != "source" {
 			continue
 		}
+		// The archive first, since its SBOM records its digest; the two
+		// jobs below only describe them.
 		dst := SourceArchivePath(o.Dist, o.Project, o.Version)
-		jobs = append(jobs, job{
-			art: artifact.Artifact{Type: artifact.Archive, Name: filepath.Base(dst), Extra: map[string]string{"format": "tar.gz", "source": in.Name}},
-			abs: dst,
-			run: func(ctx context.Context) error {
-				return writeSourceArchive(ctx, o.Root, in.Name, o.Project+"-"+o.Version+"/", dst)
-			},
-		})
+		if err := writeSourceArchive(ctx, o.Root, in.Name, o.Project+"-"+o.Version+"/", dst); err != nil {
+			return nil, fmt.Errorf("package the source archive: %w", err)
+		}
+		goMod, err := git(ctx, o.Root, "show", in.Name+":go.mod")
+		if err != nil {
+			return nil, fmt.Errorf("package the source archive's SBOM: %w", err)
+		}
+		sbomDst := strings.TrimSuffix(dst, ".tar.gz") + ".spdx.json"
+		if err := sbom.WriteSource(ctx, dst, []byte(goMod+"\n"), sbomDst, sbom.WithCreated(o.ModTime), sbom.WithVersion(o.Version),
+			sbom.WithName(filepath.Base(strings.TrimSuffix(dst, ".tar.gz"))), sbom.WithLicense(project.License(o.Root))); err != nil {
+			return nil, err
+		}
+		noop := func(context.Context) error { return nil }
+		jobs = append(jobs,
+			job{art: artifact.Artifact{Type: artifact.Archive, Name: filepath.Base(dst), Extra: map[string]string{"format": "tar.gz", "source": in.Name}}, abs: dst, run: noop},
+			job{art: artifact.Artifact{Type: artifact.SBOM, Name: filepath.Base(sbomDst), Extra: map[string]string{"source": in.Name}}, abs: sbomDst, run: noop})
 	}
 	license := project.License(o.Root)
 	for _, u := range units {

@@ -197,6 +197,8 @@ func (p *Plan) fill(st *State) {
 	if w.Cfg.Release.SourceArchive {
 		a := filepath.ToSlash(SourceArchivePath(dist, w.Proj.Name, p.Version))
 		add(artifact.Archive, filepath.Base(a), a, "")
+		s := strings.TrimSuffix(a, ".tar.gz") + ".spdx.json"
+		add(artifact.SBOM, filepath.Base(s), s, "")
 	}
 	sums := w.checksumsName(p.Version)
 	add(artifact.Checksums, sums, distPath(w, sums), "")

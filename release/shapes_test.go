@@ -4,7 +4,9 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
 	"debug/macho"
+	"encoding/hex"
 	"io"
 	"os"
 	"path/filepath"
@@ -169,8 +171,13 @@ func TestSourceArchive(t *testing.T) {
 		}
 	}
 	sums, _ := os.ReadFile(filepath.Join(r.dir, "dist", ChecksumsFile))
-	if !strings.Contains(string(sums), "svc_1.4.0_source.tar.gz") {
-		t.Errorf("checksums.txt does not list the source archive:\n%s", sums)
+	if !strings.Contains(string(sums), "svc_1.4.0_source.tar.gz") || !strings.Contains(string(sums), "svc_1.4.0_source.spdx.json") {
+		t.Errorf("checksums.txt does not list the source archive and its SBOM:\n%s", sums)
+	}
+	doc, err := os.ReadFile(filepath.Join(r.dir, "dist", "svc_1.4.0_source.spdx.json"))
+	sum := sha256.Sum256(first)
+	if err != nil || !strings.Contains(string(doc), "pkg:golang/example.com/acme/svc@v1.4.0") || !strings.Contains(string(doc), hex.EncodeToString(sum[:])) {
+		t.Errorf("the source SBOM does not name the module and the archive's digest (%v):\n%s", err, doc)
 	}
 	// Packed again from scratch, with an untracked file in the tree.
 	r.write("scratch.txt", "not committed\n")
