@@ -29,7 +29,8 @@ type forgeTarget struct {
 // forgeAssetTypes are the artifacts a forge release carries.
 var forgeAssetTypes = []artifact.Type{artifact.Archive, artifact.Checksums, artifact.SBOM, artifact.Signature, artifact.Provenance, artifact.PublicKey}
 
-// forgeHTTP is the HTTP client of the forge APIs, for tests.
+// forgeHTTP is the HTTP client of the forge APIs; a variable so that
+// tests can replace it.
 var forgeHTTP = &http.Client{Timeout: 5 * time.Minute}
 
 // forge resolves the configured forge once per workspace: nil when none
@@ -265,17 +266,27 @@ func (forgeDraftStage) Plan(ctx context.Context, st *State) (string, error) {
 	return fmt.Sprintf("creates the draft release %q of %s on %s (or finds the one an interrupted run left) and uploads every archive, checksums.txt, SBOM, signature and the provenance, each checked by size and sha256; nobody sees it until it is published", s.Name, s.Tag, ft.repo), nil
 }
 
+// forgeStart is what both forge stages' Run begin with: the reason their
+// Plan gives, the forge, and the release with its notes.
+func forgeStart(ctx context.Context, st *State, plan func(context.Context, *State) (string, error)) (string, *forgeTarget, forge.Spec, error) {
+	reason, err := plan(ctx, st)
+	if err != nil {
+		return "", nil, forge.Spec{}, err
+	}
+	ft, err := st.W.forge(ctx)
+	if err != nil {
+		return "", nil, forge.Spec{}, err
+	}
+	spec, err := st.W.forgeSpec(ctx, st, true)
+	return reason, ft, spec, err
+}
+
 func (s forgeDraftStage) Run(ctx context.Context, st *State) (string, error) {
-	reason, err := s.Plan(ctx, st)
+	reason, ft, spec, err := forgeStart(ctx, st, s.Plan)
 	if err != nil {
 		return "", err
 	}
 	w := st.W
-	ft, _ := w.forge(ctx)
-	spec, err := w.forgeSpec(ctx, st, true)
-	if err != nil {
-		return "", err
-	}
 	assets, err := w.forgeAssets()
 	if err != nil {
 		return "", err
@@ -401,16 +412,11 @@ func (forgePublishStage) Plan(ctx context.Context, st *State) (string, error) {
 }
 
 func (s forgePublishStage) Run(ctx context.Context, st *State) (string, error) {
-	reason, err := s.Plan(ctx, st)
+	reason, ft, spec, err := forgeStart(ctx, st, s.Plan)
 	if err != nil {
 		return "", err
 	}
 	w := st.W
-	ft, _ := w.forge(ctx)
-	spec, err := w.forgeSpec(ctx, st, true)
-	if err != nil {
-		return "", err
-	}
 	killpoint("forge publish: before")
 	rel, err := forge.Publish(ctx, ft.client, spec)
 	if err != nil {
