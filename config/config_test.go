@@ -92,6 +92,8 @@ func TestReadEnvErrors(t *testing.T) {
 		{name: "cache push", key: "HOIST_CACHE_PUSH", val: "maybe", want: "HOIST_CACHE_PUSH"},
 		{name: "cache age", key: "HOIST_CACHE_MAX_AGE", val: "30 days", want: "HOIST_CACHE_MAX_AGE"},
 		{name: "cache size", key: "HOIST_CACHE_MAX_SIZE", val: "lots", want: "HOIST_CACHE_MAX_SIZE"},
+		{name: "forge", key: "HOIST_FORGE", val: "sourcehut", want: "HOIST_FORGE"},
+		{name: "near-miss platform", key: "PLATFORMS", val: "linux_amd64", want: "did you mean linux/amd64?"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -168,6 +170,14 @@ func TestValidate(t *testing.T) {
 		{name: "registry credentials", mod: func(c *Config) { c.Publish.Registries = []string{"bob:hunter2@ghcr.io/acme"} }, want: `"***@ghcr.io/acme" holds credentials`},
 		{name: "insecure credentials", mod: func(c *Config) { c.Publish.Insecure = []string{"bob:hunter2@10.0.0.5"} }, want: "docker login 10.0.0.5"},
 		{name: "insecure path", mod: func(c *Config) { c.Publish.Insecure = []string{"10.0.0.5/team"} }, want: "host[:port]"},
+		{name: "forge kind", mod: func(c *Config) { c.Forge.Kind = "sourcehut" }, want: "Forge.Kind"},
+		{name: "forge prerelease", mod: func(c *Config) { c.Forge.Prerelease = "sometimes" }, want: "Forge.Prerelease"},
+		{name: "forge name template", mod: func(c *Config) { c.Forge.Name = "{{.Tag" }, want: "Forge.Name"},
+		{name: "forge url", mod: func(c *Config) { c.Forge.URL = "git.example.com" }, want: "Forge.URL"},
+		{name: "forge repository", mod: func(c *Config) { c.Forge.Repository = "justaname" }, want: "OWNER/NAME"},
+		{name: "binary platform", mod: func(c *Config) { c.Binaries = map[string]Binary{"web": {Platforms: []string{"linux"}}} }, want: `Binaries["web"].Platforms`},
+		{name: "binary archive twice", mod: func(c *Config) { c.Binaries = map[string]Binary{"web": {NoArchive: true, OwnArchive: true}} }, want: "keep one"},
+		{name: "binary name a path", mod: func(c *Config) { c.Binaries = map[string]Binary{"web": {Name: "bin/web"}} }, want: "plain file name"},
 		{name: "insecure elsewhere", mod: func(c *Config) {
 			c.Publish.Registries, c.Publish.Insecure = []string{"10.0.0.5:5000/team"}, []string{"10.0.0.6:5000"}
 		}, want: "10.0.0.5"},

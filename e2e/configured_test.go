@@ -22,6 +22,13 @@ import (
 // guide, so that the guide's example is the code under test.
 func guideMagefile(t *testing.T, marker string) string {
 	t.Helper()
+	return guideBlock(t, marker, "go")
+}
+
+// guideBlock returns the code block in lang (go, sh) that follows marker
+// in docs/consumers.md.
+func guideBlock(t *testing.T, marker, lang string) string {
+	t.Helper()
 	doc, err := os.ReadFile(filepath.Join(hoistRoot, "docs", "consumers.md"))
 	if err != nil {
 		t.Fatalf("read the consumer guide: %v", err)
@@ -30,10 +37,10 @@ func guideMagefile(t *testing.T, marker string) string {
 	if !ok {
 		t.Fatalf("docs/consumers.md has no %s marker", marker)
 	}
-	_, rest, ok = strings.Cut(rest, "```go\n")
+	_, rest, ok = strings.Cut(rest, "```"+lang+"\n")
 	code, _, ok2 := strings.Cut(rest, "```\n")
 	if !ok || !ok2 {
-		t.Fatalf("docs/consumers.md has no Go block after %s", marker)
+		t.Fatalf("docs/consumers.md has no %s block after %s", lang, marker)
 	}
 	return code
 }

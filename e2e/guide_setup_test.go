@@ -13,24 +13,6 @@ import (
 	modzip "golang.org/x/mod/zip"
 )
 
-// guideShell returns the shell block after marker in the consumer guide.
-func guideShell(t *testing.T, marker string) string {
-	t.Helper()
-	doc, err := os.ReadFile(filepath.Join(hoistRoot, "docs", "consumers.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, rest, ok := strings.Cut(string(doc), marker)
-	if ok {
-		_, rest, ok = strings.Cut(rest, "```sh\n")
-	}
-	code, _, ok2 := strings.Cut(rest, "```\n")
-	if !ok || !ok2 {
-		t.Fatalf("docs/consumers.md has no shell block after %s", marker)
-	}
-	return code
-}
-
 // hoistProxy is a module proxy in a directory (GOPROXY=file://…) that
 // serves the tracked files of this checkout as the hoist release
 // v0.99.0, so the guide's go get of a released hoist can run here.
@@ -106,7 +88,7 @@ func TestGuideSetup(t *testing.T) {
 			})
 			c2.privateCache()
 			writeTree(t, c2.dir, map[string]string{"magefiles/magefile.go": guideMagefile(t, "<!-- e2e:magefile -->")})
-			script := guideShell(t, c.marker)
+			script := guideBlock(t, c.marker, "sh")
 			if out, err := c2.exec(c.env, "sh", "-ec", script); err != nil {
 				t.Fatalf("the guide's setup failed: %v\n%s\n%s", err, script, out)
 			}

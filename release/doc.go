@@ -19,8 +19,11 @@
 //  3. Build, Package, image, push by digest. Any failure calls
 //     Txn.Rollback.
 //  4. Txn.Finish moves the branch to the release commit and creates the
-//     annotated tag, only once every artifact exists and every push
-//     succeeded; registry tags move after that.
+//     annotated tag, only once every artifact exists, every push
+//     succeeded and a configured forge holds the release as a draft;
+//     registry tags move after that, then one atomic git push of the
+//     branch and tag (from here on nothing is undone), then the forge
+//     release is published.
 //  5. WriteManifest records dist/release.json with the timings a Recorder
 //     collected.
 //
@@ -31,6 +34,8 @@
 //
 //	dist/web_1.2.3_linux_armv7.tar.gz         archive: every binary of the platform, README*, LICENSE*, extras
 //	dist/web_1.2.3_linux_armv7.spdx.json      SBOM of the binary "web" on that platform
+//	dist/web_1.2.3_darwin_all.tar.gz          with Release.Universal: the universal macOS binaries
+//	dist/web_1.2.3_source.tar.gz              with Release.SourceArchive, and its .spdx.json
 //	dist/checksums.txt                        sha256sum -c format over the archives and SBOMs
 //	dist/.hoist/package.json                  the skip record of the packaging step
 //

@@ -29,9 +29,16 @@ type forgeTarget struct {
 // forgeAssetTypes are the artifacts a forge release carries.
 var forgeAssetTypes = []artifact.Type{artifact.Archive, artifact.Checksums, artifact.SBOM, artifact.Signature, artifact.Provenance, artifact.PublicKey}
 
-// forgeHTTP is the HTTP client of the forge APIs; a variable so that
-// tests can replace it.
-var forgeHTTP = &http.Client{Timeout: 5 * time.Minute}
+// forgeHTTP is the HTTP client of the forge APIs. It has no overall
+// timeout, which would cut off the upload of a large archive on a slow
+// link; the run's context ends a request, and a server that stops
+// answering is given up on after two minutes of silence.
+var forgeHTTP = &http.Client{Transport: &http.Transport{
+	Proxy:                 http.ProxyFromEnvironment,
+	TLSHandshakeTimeout:   30 * time.Second,
+	ResponseHeaderTimeout: 2 * time.Minute,
+	IdleConnTimeout:       90 * time.Second,
+}}
 
 // forge resolves the configured forge once per workspace: nil when none
 // is configured, an error that names the setting to fix otherwise.

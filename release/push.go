@@ -569,21 +569,7 @@ func (w *Workspace) tagPushed(ctx context.Context, target string, p *pushed, tag
 	if err != nil {
 		return nil, err
 	}
-	for _, repo := range p.repos {
-		for _, t := range tags {
-			w.Logf(target, "  tagged %s:%s (%s)", repo, t, p.digest)
-		}
-	}
-	var refs []artifact.Artifact
-	if p.emb != nil {
-		refs = w.embeddedRefs(p.emb.served(w), p.digest, tags)
-	} else {
-		for _, repo := range p.repos {
-			for _, t := range tags {
-				refs = append(refs, artifact.Artifact{Type: artifact.ImagePush, Name: repo + ":" + t, Digest: p.digest})
-			}
-		}
-	}
+	refs := w.tagRefs(target, p, p.digest, tags, "")
 	// Per-architecture tags point at each platform's own manifest.
 	for _, pt := range w.archTags(tags) {
 		st, err := publish.TagAll(ctx, p.repos, pt.digest, pt.tags, before, w.publishOptions(target)...)
@@ -594,26 +580,35 @@ func (w *Workspace) tagPushed(ctx context.Context, target string, p *pushed, tag
 			}
 			return nil, err
 		}
-		for _, repo := range p.repos {
-			for _, t := range pt.tags {
-				w.Logf(target, "  tagged %s:%s (%s, %s)", repo, t, pt.digest, pt.platform)
-			}
-		}
-		if p.emb != nil {
-			refs = append(refs, w.embeddedRefs(p.emb.served(w), pt.digest, pt.tags)...)
-		} else {
-			for _, repo := range p.repos {
-				for _, t := range pt.tags {
-					refs = append(refs, artifact.Artifact{Type: artifact.ImagePush, Name: repo + ":" + t, Digest: pt.digest})
-				}
-			}
-		}
+		refs = append(refs, w.tagRefs(target, p, pt.digest, pt.tags, pt.platform)...)
 	}
 	if p.emb != nil {
 		w.Logf(target, "registry:serve serves it as %s", strings.Join(refNames(refs), ", "))
 	}
 	w.Arts.Replace(artifact.ImagePush, refs...)
 	return states, w.SaveArtifacts()
+}
+
+// tagRefs logs the tags just moved to digest in every repository of p
+// (of one platform when platform is set) and returns the references the
+// artifact list records for them: as registry:serve serves them for the
+// embedded registry, else one per repository and tag.
+func (w *Workspace) tagRefs(target string, p *pushed, digest string, tags []string, platform string) []artifact.Artifact {
+	of := digest
+	if platform != "" {
+		of += ", " + platform
+	}
+	var refs []artifact.Artifact
+	for _, repo := range p.repos {
+		for _, t := range tags {
+			w.Logf(target, "  tagged %s:%s (%s)", repo, t, of)
+			refs = append(refs, artifact.Artifact{Type: artifact.ImagePush, Name: repo + ":" + t, Digest: digest})
+		}
+	}
+	if p.emb != nil {
+		return w.embeddedRefs(p.emb.served(w), digest, tags)
+	}
+	return refs
 }
 
 // archTag is the per-architecture tags of one platform manifest.
