@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hoistdev/hoist/platform"
 	"github.com/hoistdev/hoist/project"
@@ -53,7 +54,12 @@ type Config struct {
 	// Env: COVERAGE_MIN.
 	CoverageMin float64
 	// NoRace turns off the race detector in go:test. Default: false.
+	// Env: RACE=0 turns it off, RACE=1 on, whatever the config says.
 	NoRace bool
+	// TestTimeout is go test's -timeout for each package. Zero, the
+	// default, keeps go test's own (10 minutes). Env: TEST_TIMEOUT (a Go
+	// duration such as 20m).
+	TestTimeout time.Duration
 	// TestArgs are extra go test arguments. Env: TEST_ARGS (space-separated).
 	TestArgs []string
 	// TestEnv adds environment variables to go test.
@@ -128,6 +134,9 @@ func (c Config) Validate() error {
 	}
 	if c.CoverageMin > 100 || math.IsNaN(c.CoverageMin) || math.IsInf(c.CoverageMin, 0) {
 		errs = append(errs, fmt.Errorf("CoverageMin = %v: set a percentage from 0 to 100, or a negative number to disable the gate", c.CoverageMin))
+	}
+	if c.TestTimeout < 0 {
+		errs = append(errs, fmt.Errorf("TestTimeout = %v: use 0 for go test's default or a positive duration", c.TestTimeout))
 	}
 	if filepath.IsAbs(c.Dist) || strings.HasPrefix(filepath.ToSlash(filepath.Clean(c.Dist)), "..") || filepath.Clean(c.Dist) == "." {
 		errs = append(errs, fmt.Errorf("Dist = %q: use a directory inside the module, such as dist", c.Dist))

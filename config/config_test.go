@@ -93,6 +93,9 @@ func TestReadEnvErrors(t *testing.T) {
 		{name: "cache age", key: "HOIST_CACHE_MAX_AGE", val: "30 days", want: "HOIST_CACHE_MAX_AGE"},
 		{name: "cache size", key: "HOIST_CACHE_MAX_SIZE", val: "lots", want: "HOIST_CACHE_MAX_SIZE"},
 		{name: "forge", key: "HOIST_FORGE", val: "sourcehut", want: "HOIST_FORGE"},
+		{name: "race", key: "RACE", val: "sometimes", want: "RACE"},
+		{name: "test timeout words", key: "TEST_TIMEOUT", val: "long", want: "TEST_TIMEOUT"},
+		{name: "test timeout negative", key: "TEST_TIMEOUT", val: "-5m", want: "TEST_TIMEOUT"},
 		{name: "near-miss platform", key: "PLATFORMS", val: "linux_amd64", want: "did you mean linux/amd64?"},
 	}
 	for _, tt := range tests {
@@ -104,6 +107,40 @@ func TestReadEnvErrors(t *testing.T) {
 	}
 	if _, err := ReadEnv(env(map[string]string{"SOURCE_DATE_EPOCH": "253402300799"})); err != nil {
 		t.Errorf("ReadEnv(SOURCE_DATE_EPOCH at the last second of 9999) = %v", err)
+	}
+}
+
+// TestRaceAndTimeout: RACE overrides NoRace both ways, TEST_TIMEOUT
+// sets the timeout, and unset variables keep the config.
+func TestRaceAndTimeout(t *testing.T) {
+	for _, tt := range []struct {
+		race   string
+		noRace bool
+		want   bool
+	}{
+		{"1", true, false}, {"true", true, false}, {"0", false, true}, {"off", false, true}, {"", true, true}, {"", false, false},
+	} {
+		e, err := ReadEnv(env(map[string]string{"RACE": tt.race}))
+		if err != nil {
+			t.Fatalf("RACE=%q: %v", tt.race, err)
+		}
+		c := Config{NoRace: tt.noRace}
+		c.ApplyEnv(e)
+		if c.NoRace != tt.want {
+			t.Errorf("NoRace %v with RACE=%q = %v, want %v", tt.noRace, tt.race, c.NoRace, tt.want)
+		}
+	}
+	e, err := ReadEnv(env(map[string]string{"TEST_TIMEOUT": "25m"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := Config{TestTimeout: time.Minute}
+	c.ApplyEnv(e)
+	if c.TestTimeout != 25*time.Minute {
+		t.Errorf("TestTimeout after TEST_TIMEOUT=25m = %v", c.TestTimeout)
+	}
+	if err := (Config{TestTimeout: -time.Second}).Merge(Defaults()).Validate(); err == nil || !strings.Contains(err.Error(), "TestTimeout") {
+		t.Errorf("Validate(TestTimeout -1s) = %v, want an error naming TestTimeout", err)
 	}
 }
 

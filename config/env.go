@@ -37,6 +37,12 @@ type Env struct {
 	CoverageMin *float64
 	// TestArgs overrides Config.TestArgs. TEST_ARGS, space-separated.
 	TestArgs []string
+	// Race overrides Config.NoRace when set. RACE: 1 or true runs the
+	// race detector, 0 or false does not.
+	Race *bool
+	// TestTimeout overrides Config.TestTimeout. TEST_TIMEOUT, a Go
+	// duration.
+	TestTimeout time.Duration
 	// Registries overrides Publish.Registries. REGISTRY, comma-separated.
 	Registries []string
 	// Insecure overrides Publish.Insecure. HOIST_INSECURE_REGISTRIES.
@@ -194,6 +200,23 @@ func ReadEnv(getenv func(string) string) (Env, error) {
 	}
 	if v := getenv("TEST_ARGS"); v != "" {
 		e.TestArgs = strings.Fields(v)
+	}
+	if v := strings.TrimSpace(getenv("RACE")); v != "" {
+		switch strings.ToLower(v) {
+		case "1", "true", "on":
+			e.Race = new(true)
+		case "0", "false", "off":
+			e.Race = new(false)
+		default:
+			errs = append(errs, fmt.Errorf("RACE=%q: set 1 to run go test with the race detector or 0 to run it without", v))
+		}
+	}
+	if v := strings.TrimSpace(getenv("TEST_TIMEOUT")); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("TEST_TIMEOUT=%q: set how long go test may run each package, as a Go duration such as 20m", v))
+		}
+		e.TestTimeout = d
 	}
 	if v := getenv("REGISTRY"); v != "" {
 		e.Registries = splitList(v)
@@ -411,6 +434,12 @@ func (c *Config) ApplyEnv(e Env) {
 	}
 	if len(e.TestArgs) > 0 {
 		c.TestArgs = e.TestArgs
+	}
+	if e.Race != nil {
+		c.NoRace = !*e.Race
+	}
+	if e.TestTimeout > 0 {
+		c.TestTimeout = e.TestTimeout
 	}
 	if len(e.Registries) > 0 {
 		c.Publish.Registries = e.Registries

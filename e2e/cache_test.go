@@ -79,6 +79,47 @@ func TestVersion(t *testing.T) {
 	"magefiles/magefile.go": zeroConfig,
 }
 
+// tinyService is what TestSharedCacheAcrossRunners builds: a main package
+// and a library with a test, importing little of the standard library, so
+// that each runner's cold build (runner A's and the runner whose cache is
+// down) stays short while the cache still serves every go command and
+// every hoist record; BenchmarkTwoRunners measures cacheService.
+var tinyService = map[string]string{
+	"go.mod":     "module example.com/acme/svc\n\ngo 1.26\n",
+	"VERSION":    "0.1.0\n",
+	".gitignore": "/dist/\n",
+	"cmd/svc/main.go": `package main
+
+import (
+	"os"
+
+	"example.com/acme/svc/internal/greet"
+)
+
+var version, commit, date string
+
+func main() { _, _ = os.Stdout.WriteString(greet.Line(version, commit, date)) }
+`,
+	"internal/greet/greet.go": `package greet
+
+// Line is the service's one line of output.
+func Line(version, commit, date string) string {
+	return "svc " + version + " " + commit + " " + date + "\n"
+}
+`,
+	"internal/greet/greet_test.go": `package greet
+
+import "testing"
+
+func TestLine(t *testing.T) {
+	if got := Line("1.2.3", "abc", "today"); got != "svc 1.2.3 abc today\n" {
+		t.Fatalf("Line() = %q", got)
+	}
+}
+`,
+	"magefiles/magefile.go": zeroConfig,
+}
+
 var (
 	registryExeOnce sync.Once
 	registryExe     string
@@ -160,7 +201,7 @@ func TestSharedCacheAcrossRunners(t *testing.T) {
 		t.Skip("cold builds")
 	}
 	host := cacheRegistry(t)
-	a := newConsumer(t, cacheService)
+	a := newConsumer(t, tinyService)
 	// The compiled magefiles, from the suite's warm Go build cache.
 	a.mustHoist(".", nil, "-l")
 	// CI runners store in the cache; elsewhere hoist only reads it.

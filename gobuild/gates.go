@@ -87,6 +87,8 @@ type TestOptions struct {
 	Packages []string
 	// NoRace turns the race detector off. Default: on, which needs cgo.
 	NoRace bool
+	// Timeout is go test's -timeout; zero keeps go test's default.
+	Timeout time.Duration
 	// CoverageMin is the lowest total statement coverage, in percent, that
 	// passes; zero lets any coverage pass, and a negative value disables the
 	// gate.
@@ -141,6 +143,9 @@ func Test(ctx context.Context, dir string, w io.Writer, opts TestOptions) (total
 	args := []string{"test"}
 	if !opts.NoRace {
 		args = append(args, "-race")
+	}
+	if opts.Timeout > 0 {
+		args = append(args, "-timeout="+opts.Timeout.String())
 	}
 	args = append(args, "-cover", "-covermode=atomic", "-coverprofile="+opts.Profile)
 	args = append(args, opts.Args...)

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -97,6 +98,15 @@ func TestTestGate(t *testing.T) {
 	}
 	if _, err := Test(t.Context(), dir, &out, TestOptions{Profile: profile, CoverageMin: -1, NoRace: true}); err != nil {
 		t.Errorf("Test(gate off) = %v", err)
+	}
+	// Timeout reaches go test: a test that sleeps past it fails as timed out.
+	writeFiles(t, dir, map[string]string{"slow_test.go": "package c\n\nimport (\n\t\"testing\"\n\t\"time\"\n)\n\nfunc TestSlow(t *testing.T) { time.Sleep(time.Minute) }\n"})
+	out.Reset()
+	if _, err := Test(t.Context(), dir, &out, TestOptions{Profile: profile, NoRace: true, Timeout: 2 * time.Second}); err == nil || !strings.Contains(out.String(), "test timed out after 2s") {
+		t.Errorf("Test(Timeout 2s, a test sleeping a minute) = %v, want go test's timeout:\n%s", err, out.String())
+	}
+	if err := os.Remove(filepath.Join(dir, "slow_test.go")); err != nil {
+		t.Fatal(err)
 	}
 	writeFiles(t, dir, map[string]string{"c_test.go": "package c\n\nimport \"testing\"\n\nfunc TestA(t *testing.T) { t.Fatal(\"boom\") }\n"})
 	if _, err := Test(t.Context(), dir, &out, TestOptions{Profile: profile, NoRace: true}); err == nil || !strings.Contains(err.Error(), "go test failed") {

@@ -27,6 +27,15 @@ func init() {
 		c.Mains = []string{"./cmd/web"}
 		// hoist's own gate stays fixed; adopters start with the ratchet.
 		c.CoverageMin = 80
+		// The race detector doubles the compile of every dependency and
+		// slows the image, SBOM and vulnerability tests several times, so
+		// a first `go tool mage test` on a new machine runs without it;
+		// .ci/run turns it on (RACE=1). docs/benchmarks.md has the figures.
+		c.NoRace = true
+		// The e2e package drives hundreds of real releases; on two busy
+		// cores with an empty build cache it can pass go test's default
+		// of ten minutes.
+		c.TestTimeout = 30 * time.Minute
 		// Not VERSION: next to the version/ package directory it would make
 		// two paths that differ only in case, which a Go module zip refuses,
 		// so no module proxy could serve hoist (go get would fail).

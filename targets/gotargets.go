@@ -38,8 +38,9 @@ func (Go) Vet(ctx context.Context) error {
 // By default the gate is a ratchet: coverage may not drop below what the
 // last release recorded in its tag, and a first release records it.
 // Env: COVERAGE_MIN (a fixed gate in percent; 0 or -1 disable it; ratchet
-// is the default), TEST_ARGS (extra go test arguments, e.g. "-run TestX
-// -count=1").
+// is the default), RACE (1 or 0: the race detector on or off, whatever the
+// config says), TEST_TIMEOUT (go test's -timeout per package, e.g. 20m),
+// TEST_ARGS (extra go test arguments, e.g. "-run TestX -count=1").
 func (Go) Test(ctx context.Context) error {
 	s, err := session.Load()
 	if err != nil {
@@ -47,12 +48,16 @@ func (Go) Test(ctx context.Context) error {
 	}
 	min, how := s.CoverageGate(ctx)
 	s.Logf("test", "%s", how)
+	if s.Cfg.NoRace {
+		s.Logf("test", "race detector off (NoRace in the config or RACE=0; RACE=1 turns it on)")
+	}
 	gate := ""
 	if s.Cfg.CoverageMin == 0 {
 		gate = "set a fixed gate in the config (CoverageMin) or with COVERAGE_MIN if the drop is wanted"
 	}
 	total, err := gobuild.Test(ctx, s.Cfg.Dir, s.Out, gobuild.TestOptions{
 		NoRace:      s.Cfg.NoRace,
+		Timeout:     s.Cfg.TestTimeout,
 		CoverageMin: min,
 		Gate:        gate,
 		Profile:     s.Dist("coverage.out"),

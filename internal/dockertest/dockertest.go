@@ -20,7 +20,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
+
+	"github.com/hoistdev/hoist/internal/lockfile"
 )
 
 // File is one entry of a hand-made layer: a directory when Name ends in
@@ -201,15 +204,29 @@ func StaticRuntime() ([]string, func(*tar.Writer) error) {
 	return []string{"USER 65532:65532"}, func(tw *tar.Writer) error { return WriteFiles(tw, files) }
 }
 
-// builderFormat changes when GoBuilder's layer changes shape, so that a
-// builder image kept from an earlier run is not reused by mistake.
-const builderFormat = "1"
+// builderFormat changes when GoBuilder's layer or the warm-up changes
+// shape, so that a builder image kept from an earlier run is not reused by
+// mistake.
+const builderFormat = "2"
 
-// EnsureGoBuilder returns a GoBuilder image the daemon holds, importing it
-// only when no image of the same Go toolchain and busybox is there yet.
-// The image is kept after the tests, tagged hoist-test/go-builder:<key>:
-// it is what every Dockerfile test builds from, and the daemon's layer
-// cache of those builds stays valid only while its ID stays the same.
+// WarmPackages are the standard-library packages that the services of the
+// Dockerfile tests import (hoist's cmd/web and dockerengine's testdata/web).
+// EnsureGoBuilder compiles them into the builder image's Go build cache the
+// way the Dockerfile compiles (CGO_ENABLED=0, -trimpath), so that each
+// Dockerfile test links against a warm cache instead of compiling the
+// standard library from nothing; the compile itself is still real and
+// still happens inside the daemon, once per toolchain.
+var WarmPackages = []string{"net/http", "log/slog", "encoding/json", "flag", "os/signal", "log"}
+
+// EnsureGoBuilder returns a GoBuilder image the daemon holds, making it
+// only when no image of the same Go toolchain and busybox is there yet:
+// the imported layer, then WarmPackages compiled in a container from it
+// and committed. The image is kept after the tests, tagged
+// hoist-test/go-builder:<key>: it is what every Dockerfile test builds
+// from, and the daemon's layer cache of those builds stays valid only
+// while its ID stays the same. Test processes that need it at once make
+// it one at a time (a lock file in the temporary directory), so a cold
+// run compiles the warm-up once.
 func EnsureGoBuilder(ctx context.Context, cli *client.Client) (string, error) {
 	busybox, err := exec.LookPath("busybox")
 	if err != nil {
@@ -228,9 +245,19 @@ func EnsureGoBuilder(ctx context.Context, cli *client.Client) (string, error) {
 		return "", fmt.Errorf("go env GOROOT: %w", err)
 	}
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00%s\x00", builderFormat, ver, root)
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00", builderFormat, ver, root, strings.Join(WarmPackages, " "))
 	h.Write(bb)
-	ref := "hoist-test/go-builder:" + hex.EncodeToString(h.Sum(nil))[:16]
+	key := hex.EncodeToString(h.Sum(nil))[:16]
+	ref := "hoist-test/go-builder:" + key
+	if _, err := cli.ImageInspect(ctx, ref); err == nil {
+		return ref, nil
+	}
+	unlock, err := lockWait(ctx, filepath.Join(os.TempDir(), "hoist-test-go-builder-"+key+".lock"))
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	// Another test process may have made it while this one waited.
 	if _, err := cli.ImageInspect(ctx, ref); err == nil {
 		return ref, nil
 	}
@@ -238,8 +265,73 @@ func EnsureGoBuilder(ctx context.Context, cli *client.Client) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := Import(ctx, cli, ref, changes, write); err != nil {
+	base := ref + "-base"
+	if err := Import(ctx, cli, base, changes, write); err != nil {
 		return "", err
 	}
+	defer cli.ImageRemove(context.WithoutCancel(ctx), base, client.ImageRemoveOptions{}) //nolint:errcheck // the committed image keeps the layer
+	if err := warm(ctx, cli, base, ref); err != nil {
+		return "", fmt.Errorf("warm the Go build cache of %s: %w", ref, err)
+	}
 	return ref, nil
+}
+
+// warm compiles WarmPackages in a container from base and commits the
+// container as ref.
+func warm(ctx context.Context, cli *client.Client, base, ref string) error {
+	script := "CGO_ENABLED=0 go build -trimpath " + strings.Join(WarmPackages, " ")
+	created, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{
+		Config: &container.Config{Image: base, Cmd: []string{"/bin/sh", "-c", script}},
+	})
+	if err != nil {
+		return fmt.Errorf("create the warm-up container: %w", err)
+	}
+	defer cli.ContainerRemove(context.WithoutCancel(ctx), created.ID, client.ContainerRemoveOptions{Force: true}) //nolint:errcheck // best effort
+	wait := cli.ContainerWait(ctx, created.ID, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
+	if _, err := cli.ContainerStart(ctx, created.ID, client.ContainerStartOptions{}); err != nil {
+		return fmt.Errorf("start the warm-up container: %w", err)
+	}
+	select {
+	case res := <-wait.Result:
+		if res.StatusCode != 0 {
+			return fmt.Errorf("%s exited with %d: %s", script, res.StatusCode, containerLogs(ctx, cli, created.ID))
+		}
+	case err := <-wait.Error:
+		return fmt.Errorf("wait for the warm-up container: %w", err)
+	}
+	if _, err := cli.ContainerCommit(ctx, created.ID, client.ContainerCommitOptions{Reference: ref, Comment: "Go build cache warmed: " + script}); err != nil {
+		return fmt.Errorf("commit %s: %w", ref, err)
+	}
+	return nil
+}
+
+// containerLogs returns the end of what a container printed, for errors.
+func containerLogs(ctx context.Context, cli *client.Client, id string) string {
+	rc, err := cli.ContainerLogs(ctx, id, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Tail: "20"})
+	if err != nil {
+		return "(no logs: " + err.Error() + ")"
+	}
+	defer rc.Close()
+	b, _ := io.ReadAll(io.LimitReader(rc, 64<<10))
+	return string(b)
+}
+
+// lockWait takes the lock file at path, waiting while another process
+// holds it, and returns its release.
+func lockWait(ctx context.Context, path string) (func(), error) {
+	for {
+		l, err := lockfile.Acquire(path, lockfile.Holder{PID: os.Getpid(), What: "make the Go builder test image"})
+		if err == nil {
+			return func() { _ = l.Release() }, nil
+		}
+		var held *lockfile.HeldError
+		if !errors.As(err, &held) {
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("wait for %s: %w", path, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
