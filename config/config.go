@@ -62,6 +62,12 @@ type Config struct {
 	TestTimeout time.Duration
 	// TestArgs are extra go test arguments. Env: TEST_ARGS (space-separated).
 	TestArgs []string
+	// TestPackages are the package patterns go:test tests, in the order
+	// go test builds and starts them: naming the slowest packages first
+	// (e.g. "./e2e", "./...") keeps them from starting last and setting the
+	// end of the run. A package matched twice is tested once. Default:
+	// ./...
+	TestPackages []string
 	// TestEnv adds environment variables to go test.
 	TestEnv []string
 

@@ -88,6 +88,13 @@ func TestTestGate(t *testing.T) {
 			t.Errorf("Test() output lacks %q:\n%s", want, out.String())
 		}
 	}
+	// Packages in a chosen order, one matched twice: tested once, the
+	// same coverage.
+	out.Reset()
+	again, err := Test(t.Context(), dir, &out, TestOptions{Profile: profile, Packages: []string{"./sub", "./..."}, NoRace: true})
+	if err != nil || again != total || !strings.Contains(out.String(), "go test ./sub ./...: 2 packages") {
+		t.Errorf("Test(./sub ./...) = %+v, %v; want %+v from 2 packages:\n%s", again, err, total, out.String())
+	}
 	_, err = Test(t.Context(), dir, &out, TestOptions{Profile: profile, CoverageMin: 80, NoRace: true})
 	if err == nil || !strings.Contains(err.Error(), "below the 80.0% gate") {
 		t.Errorf("Test(gate 80) = %v, want a gate failure", err)

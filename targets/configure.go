@@ -1,6 +1,8 @@
 package targets
 
 import (
+	"time"
+
 	"github.com/Masterminds/semver/v3"
 
 	"github.com/hoistdev/hoist/config"
@@ -156,8 +158,21 @@ func CoverageMin(percent float64) Setting {
 	return func(c *config.Config) { c.CoverageMin = percent }
 }
 
-// NoRace turns the race detector off in go:test.
+// NoRace turns the race detector off in go:test (RACE=1 turns it back
+// on for one run, as a CI job would).
 var NoRace Setting = func(c *config.Config) { c.NoRace = true }
+
+// TestTimeout sets go test's -timeout for each package (default ten
+// minutes); TEST_TIMEOUT overrides it.
+func TestTimeout(d time.Duration) Setting {
+	return func(c *config.Config) { c.TestTimeout = d }
+}
+
+// TestPackages sets the package patterns go:test tests, in the order go
+// test starts them: the slowest first, e.g. TestPackages("./e2e", "./...").
+func TestPackages(patterns ...string) Setting {
+	return func(c *config.Config) { c.TestPackages = patterns }
+}
 
 // Forge publishes each release on the repository's forge: kind is github,
 // gitlab, gitea, forgejo or auto (found from the origin remote's host).

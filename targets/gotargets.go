@@ -56,6 +56,7 @@ func (Go) Test(ctx context.Context) error {
 		gate = "set a fixed gate in the config (CoverageMin) or with COVERAGE_MIN if the drop is wanted"
 	}
 	total, err := gobuild.Test(ctx, s.Cfg.Dir, s.Out, gobuild.TestOptions{
+		Packages:    s.Cfg.TestPackages,
 		NoRace:      s.Cfg.NoRace,
 		Timeout:     s.Cfg.TestTimeout,
 		CoverageMin: min,
