@@ -7,6 +7,7 @@ package dockertest
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -20,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
@@ -269,7 +271,8 @@ func EnsureGoBuilder(ctx context.Context, cli *client.Client) (string, error) {
 	if err := Import(ctx, cli, base, changes, write); err != nil {
 		return "", err
 	}
-	defer cli.ImageRemove(context.WithoutCancel(ctx), base, client.ImageRemoveOptions{}) //nolint:errcheck // the committed image keeps the layer
+	// The committed image keeps the layer; the base tag is only scaffolding.
+	defer func() { _, _ = cli.ImageRemove(context.WithoutCancel(ctx), base, client.ImageRemoveOptions{}) }()
 	if err := warm(ctx, cli, base, ref); err != nil {
 		return "", fmt.Errorf("warm the Go build cache of %s: %w", ref, err)
 	}
@@ -286,7 +289,9 @@ func warm(ctx context.Context, cli *client.Client, base, ref string) error {
 	if err != nil {
 		return fmt.Errorf("create the warm-up container: %w", err)
 	}
-	defer cli.ContainerRemove(context.WithoutCancel(ctx), created.ID, client.ContainerRemoveOptions{Force: true}) //nolint:errcheck // best effort
+	defer func() {
+		_, _ = cli.ContainerRemove(context.WithoutCancel(ctx), created.ID, client.ContainerRemoveOptions{Force: true})
+	}()
 	wait := cli.ContainerWait(ctx, created.ID, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
 	if _, err := cli.ContainerStart(ctx, created.ID, client.ContainerStartOptions{}); err != nil {
 		return fmt.Errorf("start the warm-up container: %w", err)
@@ -312,8 +317,9 @@ func containerLogs(ctx context.Context, cli *client.Client, id string) string {
 		return "(no logs: " + err.Error() + ")"
 	}
 	defer rc.Close()
-	b, _ := io.ReadAll(io.LimitReader(rc, 64<<10))
-	return string(b)
+	var buf bytes.Buffer
+	_, _ = stdcopy.StdCopy(&buf, &buf, io.LimitReader(rc, 64<<10))
+	return buf.String()
 }
 
 // lockWait takes the lock file at path, waiting while another process
