@@ -23,6 +23,7 @@ type options struct {
 	startCtx     context.Context
 	slowAfter    time.Duration
 	slowNote     func()
+	toolRecord   string
 }
 
 // ToolPackage is the import path of the hoist-registry command, the name a

@@ -78,34 +78,16 @@ func Start(ctx context.Context, opts ...Option) (*Process, error) {
 	}
 
 	p := &Process{grace: o.stopGrace, stderr: &tailBuffer{max: stderrKeep}, done: make(chan struct{}), waitNote: o.waitNote}
-	lines := &lineWriter{c: make(chan string, 1)}
-	cmd := exec.CommandContext(ctx, o.command[0], args...)
-	cmd.Dir = o.dir
-	cmd.Stdout = lines
-	cmd.Stderr = p.stderr
-	if o.logWriter != nil {
-		cmd.Stderr = io.MultiWriter(p.stderr, o.logWriter)
-	}
+	var env []string // nil: the caller's environment
 	// The go command behind `go tool` compiles the registry on first use
 	// and leaves its work directory behind when a signal stops it: give it
 	// a directory of its own, removed once the child is gone.
 	if os.Getenv("GOTMPDIR") == "" {
 		if tmp, err := os.MkdirTemp("", "hoist-registry-go-"); err == nil {
 			p.tmp = tmp
-			cmd.Env = append(os.Environ(), "GOTMPDIR="+tmp)
+			env = append(os.Environ(), "GOTMPDIR="+tmp)
 		}
 	}
-	setProcessGroup(cmd)
-	cmd.Cancel = func() error { return terminate(cmd.Process) }
-	cmd.WaitDelay = o.stopGrace
-	p.cmd = cmd
-	argv := strings.Join(slices.Concat(o.command[:1], args), " ")
-	if err := cmd.Start(); err != nil {
-		p.removeTmp()
-		return nil, fmt.Errorf("start registry %q: %w%s", argv, err, p.hint(o))
-	}
-	go p.wait()
-
 	timer := time.NewTimer(o.startTimeout)
 	defer timer.Stop()
 	var slow <-chan time.Time
@@ -118,6 +100,41 @@ func Start(ctx context.Context, opts ...Option) (*Process, error) {
 	if o.startCtx != nil {
 		abandon = o.startCtx.Done()
 	}
+	command := o.command
+	if o.toolRecord != "" && slices.Equal(o.command, defaultCommand()) {
+		path, stop, err := p.resolveTool(ctx, o, env, &slow, abandon, timer.C)
+		if stop != nil {
+			p.removeTmp()
+			return nil, fmt.Errorf("start registry: %w", stop)
+		}
+		// Without a path, `go tool hoist-registry` runs and says itself
+		// what is wrong.
+		if err == nil {
+			command = []string{path}
+		}
+	}
+	args = slices.Concat(command[1:], args[len(o.command)-1:])
+
+	lines := &lineWriter{c: make(chan string, 1)}
+	cmd := exec.CommandContext(ctx, command[0], args...)
+	cmd.Dir = o.dir
+	cmd.Env = env
+	cmd.Stdout = lines
+	cmd.Stderr = p.stderr
+	if o.logWriter != nil {
+		cmd.Stderr = io.MultiWriter(p.stderr, o.logWriter)
+	}
+	setProcessGroup(cmd)
+	cmd.Cancel = func() error { return terminate(cmd.Process) }
+	cmd.WaitDelay = o.stopGrace
+	p.cmd = cmd
+	argv := strings.Join(slices.Concat(command[:1], args), " ")
+	if err := cmd.Start(); err != nil {
+		p.removeTmp()
+		return nil, fmt.Errorf("start registry %q: %w%s", argv, err, p.hint(o))
+	}
+	go p.wait()
+
 	for {
 		select {
 		case line := <-lines.c:
@@ -141,6 +158,47 @@ func Start(ctx context.Context, opts ...Option) (*Process, error) {
 		case <-ctx.Done():
 			<-p.done // CommandContext already signalled it
 			return nil, fmt.Errorf("start registry: %w", context.Cause(ctx))
+		}
+	}
+}
+
+// resolveTool finds the registry binary through the tool record (see
+// WithToolRecord) while Start's clock runs: the slow-start note fires if
+// the go command is still building the tool after the usual delay (slow is
+// then cleared, so the note is given once). A lookup that fails returns
+// err; one that ctx, abandon or the start timeout ended returns stop, and
+// Start gives up.
+func (p *Process) resolveTool(ctx context.Context, o *options, env []string, slow *<-chan time.Time, abandon <-chan struct{}, timeout <-chan time.Time) (path string, stop, err error) {
+	rctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	type result struct {
+		path string
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		path, err := toolBinary(rctx, o.dir, o.toolRecord, env)
+		done <- result{path, err}
+	}()
+	for {
+		select {
+		case r := <-done:
+			if ctx.Err() != nil {
+				return "", context.Cause(ctx), r.err
+			}
+			return r.path, nil, r.err
+		case <-*slow:
+			*slow = nil
+			o.slowNote()
+		case <-abandon:
+			cancel(context.Cause(o.startCtx))
+			<-done
+			return "", context.Cause(o.startCtx), nil
+		case <-timeout:
+			err := fmt.Errorf("the go command did not build hoist-registry within %s", o.startTimeout)
+			cancel(err)
+			<-done
+			return "", err, nil
 		}
 	}
 }

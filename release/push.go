@@ -176,6 +176,11 @@ func (e *Embedded) Stop(ctx context.Context) error {
 // before the run says why it waits.
 const slowRegistryStart = 2 * time.Second
 
+// RegistryToolRecords is where hoist keeps the path of the hoist-registry
+// binary that `go tool` resolved, under cacheDir (config.Env.CacheDir), so
+// that later starts skip the go command's check (registry.WithToolRecord).
+func RegistryToolRecords(cacheDir string) string { return filepath.Join(cacheDir, "registry-tool") }
+
 // SlowRegistryNote explains a slow start of the embedded registry.
 const SlowRegistryNote = "still starting the embedded registry: its first use compiles hoist-registry " +
 	"(go tool hoist-registry), once per hoist version; that takes about a minute on two cores"
@@ -282,6 +287,8 @@ func (w *Workspace) startEmbedded(ctx context.Context) (*Embedded, error) {
 		registry.WithSlowStart(slowRegistryStart, func() { w.Logf("registry", "%s", SlowRegistryNote) })}
 	if len(w.Cfg.Publish.EmbeddedCommand) > 0 {
 		opts = append(opts, registry.WithCommand(w.Cfg.Publish.EmbeddedCommand...))
+	} else if w.Env.CacheDir != "" {
+		opts = append(opts, registry.WithToolRecord(RegistryToolRecords(w.Env.CacheDir)))
 	}
 	for attempt := 1; ; attempt++ {
 		// The registry outlives the caller's ctx: an interrupted release

@@ -46,6 +46,8 @@ func (Registry) Serve(ctx context.Context) error {
 	}
 	if len(s.Cfg.Publish.EmbeddedCommand) > 0 {
 		opts = append(opts, registry.WithCommand(s.Cfg.Publish.EmbeddedCommand...))
+	} else if s.Env.CacheDir != "" {
+		opts = append(opts, registry.WithToolRecord(release.RegistryToolRecords(s.Env.CacheDir)))
 	}
 	proc, err := registry.Start(ctx, opts...)
 	var inUse *registry.InUseError
