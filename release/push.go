@@ -506,6 +506,9 @@ func (p *pushed) stop(ctx context.Context) {
 
 func (w *Workspace) readImage(ctx context.Context, st Stamp) (v1.ImageIndex, error) {
 	idx, err := image.ReadLayout(ctx, w.Dist("image"), w.LayoutRefName(st.Version))
+	if err != nil && ctx.Err() != nil {
+		return nil, fmt.Errorf("read the image built for %s: %w", st.Version, ctx.Err())
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read the image built for %s: %w (run image:build first)", st.Version, err)
 	}

@@ -76,6 +76,15 @@ func Interruptible(ctx context.Context, fn func(context.Context) error) error {
 	err := fn(ctx)
 	s, _ := got.Load().(os.Signal)
 	if s == nil {
+		// mage cancels its own context on SIGINT as well, and the watcher
+		// above may have seen that first: the signal is still queued.
+		select {
+		case s = <-sigs:
+			got.Store(s)
+		default:
+		}
+	}
+	if s == nil {
 		return err
 	}
 	code := 130
