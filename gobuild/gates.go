@@ -188,7 +188,7 @@ func Test(ctx context.Context, dir string, w io.Writer, opts TestOptions) (total
 	}
 	if err != nil {
 		if rep.raced && !opts.NoRace {
-			return total, fmt.Errorf("go test failed: the race detector found a data race (see its output above); fix it, or run the tests without -race by setting NoRace in the config (targets.NoRace): %w", err)
+			return total, fmt.Errorf("go test failed: the race detector found a data race (see its output above); fix it, or run the tests without -race by setting NoRace in the config (targets.NoRace) or RACE=0: %w", err)
 		}
 		return total, fmt.Errorf("go test failed (see its output above): %w", err)
 	}

@@ -3,6 +3,7 @@ package gobuild
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -146,5 +147,28 @@ example.com/b/y.go:1.1,2.2 4 0
 	}
 	if (Coverage{}).Percent() != 100 {
 		t.Error("empty package should count as covered")
+	}
+}
+
+// TestTestGateRace runs the gate as adopters get it, with the race
+// detector: a data race fails it, and the failure names both ways to turn
+// the detector off.
+func TestTestGateRace(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles the standard library with the race detector")
+	}
+	if out, err := exec.Command("go", "env", "CGO_ENABLED").Output(); err != nil || strings.TrimSpace(string(out)) != "1" {
+		t.Skip("the race detector needs cgo")
+	}
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"go.mod":    "module example.com/r\n\ngo 1.26\n",
+		"r.go":      "package r\n\n// Count adds one n times from n goroutines, without a lock.\nfunc Count(n int) int {\n\tx := 0\n\tdone := make(chan bool)\n\tfor range n {\n\t\tgo func() { x++; done <- true }()\n\t}\n\tfor range n {\n\t\t<-done\n\t}\n\treturn x\n}\n",
+		"r_test.go": "package r\n\nimport \"testing\"\n\nfunc TestCount(t *testing.T) { Count(8) }\n",
+	})
+	var out bytes.Buffer
+	_, err := Test(t.Context(), dir, &out, TestOptions{Profile: filepath.Join(dir, "dist", "coverage.out")})
+	if err == nil || !strings.Contains(err.Error(), "data race") || !strings.Contains(err.Error(), "NoRace") || !strings.Contains(err.Error(), "RACE=0") {
+		t.Errorf("Test(a data race, race detector on) = %v, want the data race and how to turn the detector off\n%s", err, out.String())
 	}
 }
