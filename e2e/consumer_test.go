@@ -247,7 +247,7 @@ func (c *consumer) privateCache() {
 // registry's data directory, no module proxy and a fixed git identity.
 func consumerEnv(cache, data string) []string {
 	drop := []string{"PLATFORMS", "REGISTRY", "CI", "SOURCE_DATE_EPOCH", "BUMP", "DIGESTS", "JSON", "SNAPSHOT", "TIDY",
-		"COVERAGE_MIN", "TEST_ARGS", "GOPROXY", "GOWORK", "XDG_DATA_HOME", "COSIGN_KEY", "COSIGN_PASSWORD", "COSIGN_PUBLIC_KEY"}
+		"COVERAGE_MIN", "TEST_ARGS", "RACE", "TEST_TIMEOUT", "GOPROXY", "GOWORK", "XDG_DATA_HOME", "COSIGN_KEY", "COSIGN_PASSWORD", "COSIGN_PUBLIC_KEY"}
 	var env []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
