@@ -74,3 +74,42 @@ func processAlive(pid int) bool {
 	_, rest, _ := strings.Cut(string(data), ") ")
 	return !strings.HasPrefix(rest, "Z")
 }
+
+// TestStartAbandonedWhileResolving: with a tool record, the first start
+// asks the go command for the binary, which builds it; the slow-start note
+// comes during that lookup and ending the start context ends it at once,
+// leaving no GOTMPDIR. A go command that never answers stands in for a
+// long first compile.
+func TestStartAbandonedWhileResolving(t *testing.T) {
+	needShell(t)
+	bin := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bin, "go"), []byte("#!/bin/sh\necho \"$GOTMPDIR\" > \"$HOIST_TEST_STATE/tmp\"\nexec sleep 300\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	state := t.TempDir()
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	t.Setenv("HOIST_TEST_STATE", state)
+	t.Setenv("TMPDIR", t.TempDir())
+	t.Setenv("GOTMPDIR", "")
+	startCtx, cancel := context.WithCancelCause(t.Context())
+	noted := make(chan struct{})
+	go func() {
+		<-noted
+		cancel(errors.New("interrupted"))
+	}()
+	start := time.Now()
+	_, err := Start(context.WithoutCancel(t.Context()), WithDir(t.TempDir()), WithToolRecord(t.TempDir()), WithStartContext(startCtx),
+		WithSlowStart(200*time.Millisecond, func() { close(noted) }))
+	if err == nil || !strings.Contains(err.Error(), "interrupted") {
+		t.Fatalf("Start(abandoned during the lookup) = %v, want the start context's cause", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("Start took %s to give up", d)
+	}
+	tmp, _ := os.ReadFile(filepath.Join(state, "tmp"))
+	if dir := strings.TrimSpace(string(tmp)); dir == "" {
+		t.Error("the lookup got no GOTMPDIR of its own")
+	} else if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("the lookup's GOTMPDIR %s is left: %v", dir, err)
+	}
+}

@@ -69,12 +69,12 @@ func Start(ctx context.Context, opts ...Option) (*Process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start registry: %w", err)
 	}
-	args := slices.Concat(o.command[1:], []string{"-addr", o.addr})
+	flags := []string{"-addr", o.addr}
 	if o.dataDir != "" {
-		args = append(args, "-data", o.dataDir)
+		flags = append(flags, "-data", o.dataDir)
 	}
 	if o.logWriter != nil {
-		args = append(args, "-v")
+		flags = append(flags, "-v")
 	}
 
 	p := &Process{grace: o.stopGrace, stderr: &tailBuffer{max: stderrKeep}, done: make(chan struct{}), waitNote: o.waitNote}
@@ -102,7 +102,7 @@ func Start(ctx context.Context, opts ...Option) (*Process, error) {
 	}
 	command := o.command
 	if o.toolRecord != "" && slices.Equal(o.command, defaultCommand()) {
-		path, stop, err := p.resolveTool(ctx, o, env, &slow, abandon, timer.C)
+		path, stop, err := resolveTool(ctx, o, env, &slow, abandon, timer.C)
 		if stop != nil {
 			p.removeTmp()
 			return nil, fmt.Errorf("start registry: %w", stop)
@@ -113,7 +113,7 @@ func Start(ctx context.Context, opts ...Option) (*Process, error) {
 			command = []string{path}
 		}
 	}
-	args = slices.Concat(command[1:], args[len(o.command)-1:])
+	args := slices.Concat(command[1:], flags)
 
 	lines := &lineWriter{c: make(chan string, 1)}
 	cmd := exec.CommandContext(ctx, command[0], args...)
@@ -168,7 +168,7 @@ func Start(ctx context.Context, opts ...Option) (*Process, error) {
 // then cleared, so the note is given once). A lookup that fails returns
 // err; one that ctx, abandon or the start timeout ended returns stop, and
 // Start gives up.
-func (p *Process) resolveTool(ctx context.Context, o *options, env []string, slow *<-chan time.Time, abandon <-chan struct{}, timeout <-chan time.Time) (path string, stop, err error) {
+func resolveTool(ctx context.Context, o *options, env []string, slow *<-chan time.Time, abandon <-chan struct{}, timeout <-chan time.Time) (path string, stop, err error) {
 	rctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	type result struct {

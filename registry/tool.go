@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"golang.org/x/mod/modfile"
@@ -60,7 +61,7 @@ func toolBinary(ctx context.Context, dir, records string, env []string) (string,
 		return "", fmt.Errorf("go tool -n hoist-registry: %w: %s", err, strings.TrimSpace(stderr.String()))
 	}
 	path := strings.TrimSpace(string(out))
-	if strings.ContainsAny(path, " \n") || !isExecutable(path) {
+	if strings.Contains(path, "\n") || !isExecutable(path) {
 		return "", fmt.Errorf("go tool -n hoist-registry printed %q, not one executable", path)
 	}
 	if err := os.MkdirAll(records, 0o755); err == nil {
@@ -169,7 +170,9 @@ func listTree(h interface{ Write([]byte) (int, error) }, dir string) error {
 	})
 }
 
+// isExecutable reports whether path is a regular file that can be run:
+// with an execute bit, except on Windows, whose file modes have none.
 func isExecutable(path string) bool {
 	fi, err := os.Stat(path)
-	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
+	return err == nil && fi.Mode().IsRegular() && (runtime.GOOS == "windows" || fi.Mode()&0o111 != 0)
 }

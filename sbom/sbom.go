@@ -152,12 +152,18 @@ func Write(ctx context.Context, binaryPath, dst string, opts ...Option) error {
 	if err != nil {
 		return err
 	}
+	return writeDoc(ctx, doc, binaryPath, dst)
+}
+
+// writeDoc writes doc, the SBOM of subject, to dst as indented SPDX JSON,
+// replacing dst only once the whole document is written.
+func writeDoc(ctx context.Context, doc *v2_3.Document, subject, dst string) error {
 	var buf bytes.Buffer
 	if err := spdxjson.Write(doc, &buf, spdxjson.Indent("  ")); err != nil {
-		return fmt.Errorf("sbom %s: encode SPDX JSON: %w", binaryPath, err)
+		return fmt.Errorf("sbom %s: encode SPDX JSON: %w", subject, err)
 	}
 	if err := atomicfile.ReplaceBytes(ctx, dst, buf.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("sbom %s: write %s: %w", binaryPath, dst, err)
+		return fmt.Errorf("sbom %s: write %s: %w", subject, dst, err)
 	}
 	return nil
 }

@@ -1,19 +1,16 @@
 package sbom
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
 
-	spdxjson "github.com/spdx/tools-golang/json"
 	"github.com/spdx/tools-golang/spdx/v2/common"
 	"github.com/spdx/tools-golang/spdx/v2/v2_3"
 	"golang.org/x/mod/modfile"
 
 	"github.com/hoistdev/hoist/checksum"
-	"github.com/hoistdev/hoist/internal/atomicfile"
 )
 
 // WriteSource writes the SBOM of a source archive: the archive itself
@@ -95,12 +92,5 @@ func WriteSource(ctx context.Context, archivePath string, goMod []byte, dst stri
 		doc.Packages = append(doc.Packages, p)
 		doc.Relationships = append(doc.Relationships, relate(main.PackageSPDXIdentifier, common.TypeRelationshipDependsOn, p.PackageSPDXIdentifier))
 	}
-	var buf bytes.Buffer
-	if err := spdxjson.Write(doc, &buf, spdxjson.Indent("  ")); err != nil {
-		return fmt.Errorf("sbom %s: encode SPDX JSON: %w", archivePath, err)
-	}
-	if err := atomicfile.ReplaceBytes(ctx, dst, buf.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("sbom %s: write %s: %w", archivePath, dst, err)
-	}
-	return nil
+	return writeDoc(ctx, doc, archivePath, dst)
 }

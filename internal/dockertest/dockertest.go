@@ -254,11 +254,12 @@ func EnsureGoBuilder(ctx context.Context, cli *client.Client) (string, error) {
 	if _, err := cli.ImageInspect(ctx, ref); err == nil {
 		return ref, nil
 	}
-	unlock, err := lockWait(ctx, filepath.Join(os.TempDir(), "hoist-test-go-builder-"+key+".lock"))
+	lock, err := lockfile.Wait(ctx, filepath.Join(os.TempDir(), "hoist-test-go-builder-"+key+".lock"),
+		lockfile.Holder{PID: os.Getpid(), What: "make the Go builder test image"}, nil)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("wait to make %s: %w", ref, err)
 	}
-	defer unlock()
+	defer lock.Release()
 	// Another test process may have made it while this one waited.
 	if _, err := cli.ImageInspect(ctx, ref); err == nil {
 		return ref, nil
@@ -320,24 +321,4 @@ func containerLogs(ctx context.Context, cli *client.Client, id string) string {
 	var buf bytes.Buffer
 	_, _ = stdcopy.StdCopy(&buf, &buf, io.LimitReader(rc, 64<<10))
 	return buf.String()
-}
-
-// lockWait takes the lock file at path, waiting while another process
-// holds it, and returns its release.
-func lockWait(ctx context.Context, path string) (func(), error) {
-	for {
-		l, err := lockfile.Acquire(path, lockfile.Holder{PID: os.Getpid(), What: "make the Go builder test image"})
-		if err == nil {
-			return func() { _ = l.Release() }, nil
-		}
-		var held *lockfile.HeldError
-		if !errors.As(err, &held) {
-			return nil, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("wait for %s: %w", path, ctx.Err())
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
 }

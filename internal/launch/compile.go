@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -141,26 +140,16 @@ func (c *Cache) lookup(ctx context.Context, p *Project, k string) (*Binary, bool
 // lock waits for other compiles of the same magefiles to finish.
 func (c *Cache) lock(ctx context.Context, p *Project, log io.Writer) (*lockfile.Lock, error) {
 	path := filepath.Join(c.Dir, "locks", c.dirID(p.Dir)+".lock")
-	told := false
-	for {
-		l, err := lockfile.Acquire(path, lockfile.Holder{PID: os.Getpid(), What: "compiling " + p.Dir})
-		var held *lockfile.HeldError
-		if !errors.As(err, &held) {
-			if err != nil {
-				return nil, fmt.Errorf("compiled magefiles cache %s: %w; set MAGEFILE_CACHE to a writable directory", c.Dir, err)
-			}
-			return l, nil
-		}
-		if !told {
-			fmt.Fprintf(log, "hoist: waiting for pid %d, which is compiling these magefiles\n", held.Holder.PID)
-			told = true
-		}
-		select {
-		case <-ctx.Done():
-			return nil, context.Cause(ctx)
-		case <-time.After(100 * time.Millisecond):
-		}
+	l, err := lockfile.Wait(ctx, path, lockfile.Holder{PID: os.Getpid(), What: "compiling " + p.Dir}, func(h lockfile.Holder) {
+		fmt.Fprintf(log, "hoist: waiting for pid %d, which is compiling these magefiles\n", h.PID)
+	})
+	if err != nil && ctx.Err() != nil {
+		return nil, err
 	}
+	if err != nil {
+		return nil, fmt.Errorf("compiled magefiles cache %s: %w; set MAGEFILE_CACHE to a writable directory", c.Dir, err)
+	}
+	return l, nil
 }
 
 // why says what made this compile necessary.

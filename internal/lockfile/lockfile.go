@@ -7,6 +7,7 @@
 package lockfile
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -85,6 +86,30 @@ func Acquire(path string, h Holder) (*Lock, error) {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
 	return &Lock{f: f}, nil
+}
+
+// Wait is Acquire that waits while another process holds the lock,
+// trying again every 100 ms until it is free or ctx ends (then the error is
+// ctx's cause). held, when not nil, is told once who is in the way, so the
+// caller can say why it waits.
+func Wait(ctx context.Context, path string, h Holder, held func(Holder)) (*Lock, error) {
+	told := false
+	for {
+		l, err := Acquire(path, h)
+		var he *HeldError
+		if !errors.As(err, &he) {
+			return l, err
+		}
+		if !told && held != nil {
+			held(he.Holder)
+			told = true
+		}
+		select {
+		case <-ctx.Done():
+			return nil, context.Cause(ctx)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // Release clears the holder and unlocks. The file stays: removing it could

@@ -1,12 +1,14 @@
 package lockfile
 
 import (
+	"context"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestAcquire(t *testing.T) {
@@ -34,6 +36,31 @@ func TestAcquire(t *testing.T) {
 	l2.Release()
 	if err := (*Lock)(nil).Release(); err != nil {
 		t.Errorf("nil Release = %v", err)
+	}
+}
+
+// TestWait: Wait returns once the holder releases, says once who held
+// it, and gives up with ctx's cause.
+func TestWait(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.lock")
+	first, err := Acquire(path, Holder{PID: os.Getpid(), What: "first"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeoutCause(t.Context(), 300*time.Millisecond, errors.New("gave up"))
+	defer cancel()
+	if _, err := Wait(ctx, path, Holder{PID: 2}, nil); err == nil || err.Error() != "gave up" {
+		t.Fatalf("Wait(held until ctx ends) = %v, want ctx's cause", err)
+	}
+	time.AfterFunc(200*time.Millisecond, func() { first.Release() })
+	var told []string
+	l, err := Wait(t.Context(), path, Holder{PID: 3, What: "second"}, func(h Holder) { told = append(told, h.What) })
+	if err != nil {
+		t.Fatalf("Wait(released after 200ms) = %v", err)
+	}
+	l.Release()
+	if len(told) != 1 || told[0] != "first" {
+		t.Errorf("held was told %v, want once, naming first", told)
 	}
 }
 

@@ -101,6 +101,22 @@ func TestInterruptible(t *testing.T) {
 			t.Errorf("Interruptible(%v) = %v with status %d, want %d", sig, err, mg.ExitStatus(err), code)
 		}
 	}
+
+	// mage cancels its own context on SIGINT too: when the caller's
+	// context ends before the signal reaches Interruptible's watcher, the
+	// run is still reported as interrupted by it.
+	parent, cancel := context.WithCancel(t.Context())
+	cancel()
+	err := Interruptible(parent, func(ctx context.Context) error {
+		<-ctx.Done()
+		time.Sleep(20 * time.Millisecond) // the watcher has seen the context end
+		syscall.Kill(os.Getpid(), syscall.SIGINT)
+		time.Sleep(100 * time.Millisecond) // the signal is delivered
+		return ctx.Err()
+	})
+	if mg.ExitStatus(err) != 130 || !strings.Contains(err.Error(), "interrupted by SIGINT") {
+		t.Errorf("Interruptible(context ended, then SIGINT) = %v with status %d, want 130 and the interruption", err, mg.ExitStatus(err))
+	}
 }
 
 func writeFiles(t *testing.T, dir string, files map[string]string) {
